@@ -1,0 +1,481 @@
+"""Differentiable JPEG encode→decode whose forward pass is libjpeg-turbo's, bit for bit.
+
+Two pipelines run side by side:
+
+* an **exact** integer pipeline (``torch.int64``, no gradient) that reproduces what Pillow's libjpeg-turbo does:
+  ``jccolor.c`` fixed-point RGB→YCbCr, ``jcsample.c`` box downsampling with alternating rounding bias, MCU edge
+  replication, ``jfdctint.c`` islow forward DCT, ``jcdctmgr.c`` rounding quantizer, ``jidctint.c`` islow inverse
+  DCT with its range-limit table, ``jdsample.c`` fancy (triangle) upsampling and ``jdcolor.c`` YCbCr→RGB;
+* a **linear** float pipeline (Kornia colour conversion, orthonormal 8×8 DCT, average pooling, bilinear
+  upsampling) that supplies the gradients.
+
+The exact values are grafted onto the linear pipeline at the quantizer input and at the output
+(``linear + (exact - linear).detach()``), so the forward output equals the real codec while the backward pass is the
+linear pipeline's, with the chosen rounding surrogate at the quantizer.  Every stage except the quantizer is affine,
+so its gradient does not depend on where it is evaluated; the quantizer surrogate is evaluated at the exact
+coefficients.  See ``docs/simulator.md`` for the surrogates and the adaptive masking design.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import kornia
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .tables import quality_tables
+
+SUBSAMPLINGS = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}  # chroma (horizontal, vertical) factors
+_PILLOW_SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
+ROUNDINGS = ("mask", "ste", "cubic", "noise")
+
+# ---------------------------------------------------------------------------------------------------------------
+# Exact integer stages (libjpeg-turbo, 8-bit samples, JDCT_ISLOW).
+
+
+def _fix(x: float, bits: int) -> int:
+    return int(x * (1 << bits) + 0.5)
+
+
+def _descale(x: Tensor, n: int) -> Tensor:
+    return (x + (1 << (n - 1))) >> n
+
+
+def rgb_to_ycbcr_exact(rgb: Tensor) -> Tensor:
+    """``jccolor.c`` rgb_ycc_convert on int64 samples 0..255, shape (B, 3, H, W)."""
+    r, g, b = rgb.unbind(1)
+    f = lambda v: _fix(v, 16)  # noqa: E731
+    half, offset = 1 << 15, 128 << 16
+    y = (f(0.299) * r + f(0.587) * g + f(0.114) * b + half) >> 16
+    # B_CB and R_CR carry ONE_HALF - 1 so that Cb and Cr never reach 256.
+    cb = (-f(0.16874) * r - f(0.33126) * g + f(0.5) * b + offset + half - 1) >> 16
+    cr = (f(0.5) * r - f(0.41869) * g - f(0.08131) * b + offset + half - 1) >> 16
+    return torch.stack([y, cb, cr], 1)
+
+
+def ycbcr_to_rgb_exact(ycc: Tensor) -> Tensor:
+    """``jdcolor.c`` ycc_rgb_convert on int64 samples 0..255, shape (B, 3, H, W)."""
+    y, cb, cr = ycc.unbind(1)
+    cb, cr = cb - 128, cr - 128
+    f = lambda v: _fix(v, 16)  # noqa: E731
+    half = 1 << 15
+    r = y + ((f(1.402) * cr + half) >> 16)
+    g = y + ((-f(0.34414) * cb + half - f(0.71414) * cr) >> 16)
+    b = y + ((f(1.772) * cb + half) >> 16)
+    return torch.stack([r, g, b], 1).clamp(0, 255)
+
+
+def downsample_exact(plane: Tensor, h: int, v: int) -> Tensor:
+    """``jcsample.c`` h2v1/h2v2 downsampling of (B, H, W) int64 planes whose sides are multiples of (v, h)."""
+    if h == 1 and v == 1:
+        return plane
+    B, H, W = plane.shape
+    s = plane.reshape(B, H // v, v, W // h, h).sum((2, 4))
+    # The bias alternates along each row so that rounding errors do not accumulate in one direction.
+    bias = torch.arange(W // h, device=plane.device) % 2
+    bias = bias + 1 if v == 2 else bias  # h2v2: 1,2,1,2…  h2v1: 0,1,0,1…
+    return (s + bias) >> (h * v).bit_length() - 1
+
+
+# islow constants (CONST_BITS = 13)
+_C = {name: _fix(val, 13) for name, val in {
+    "0_298631336": 0.298631336, "0_390180644": 0.390180644, "0_541196100": 0.541196100,
+    "0_765366865": 0.765366865, "0_899976223": 0.899976223, "1_175875602": 1.175875602,
+    "1_501321110": 1.501321110, "1_847759065": 1.847759065, "1_961570560": 1.961570560,
+    "2_053119869": 2.053119869, "2_562915447": 2.562915447, "3_072711026": 3.072711026,
+}.items()}  # fmt: skip
+_CONST_BITS, _PASS1_BITS = 13, 2
+
+
+def _fdct_1d(d: Tensor, first_pass: bool) -> Tensor:
+    """One pass of ``jpeg_fdct_islow`` along the last dimension."""
+    d0, d1, d2, d3, d4, d5, d6, d7 = d.unbind(-1)
+    tmp0, tmp7 = d0 + d7, d0 - d7
+    tmp1, tmp6 = d1 + d6, d1 - d6
+    tmp2, tmp5 = d2 + d5, d2 - d5
+    tmp3, tmp4 = d3 + d4, d3 - d4
+    tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
+    tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
+    if first_pass:
+        out0, out4 = (tmp10 + tmp11) << _PASS1_BITS, (tmp10 - tmp11) << _PASS1_BITS
+        n = _CONST_BITS - _PASS1_BITS
+    else:
+        out0, out4 = _descale(tmp10 + tmp11, _PASS1_BITS), _descale(tmp10 - tmp11, _PASS1_BITS)
+        n = _CONST_BITS + _PASS1_BITS
+    z1 = (tmp12 + tmp13) * _C["0_541196100"]
+    out2 = _descale(z1 + tmp13 * _C["0_765366865"], n)
+    out6 = _descale(z1 - tmp12 * _C["1_847759065"], n)
+    z1, z2, z3, z4 = tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7
+    z5 = (z3 + z4) * _C["1_175875602"]
+    tmp4, tmp5 = tmp4 * _C["0_298631336"], tmp5 * _C["2_053119869"]
+    tmp6, tmp7 = tmp6 * _C["3_072711026"], tmp7 * _C["1_501321110"]
+    z1, z2 = z1 * -_C["0_899976223"], z2 * -_C["2_562915447"]
+    z3, z4 = z3 * -_C["1_961570560"] + z5, z4 * -_C["0_390180644"] + z5
+    out7 = _descale(tmp4 + z1 + z3, n)
+    out5 = _descale(tmp5 + z2 + z4, n)
+    out3 = _descale(tmp6 + z2 + z3, n)
+    out1 = _descale(tmp7 + z1 + z4, n)
+    return torch.stack([out0, out1, out2, out3, out4, out5, out6, out7], -1)
+
+
+def fdct_islow(blocks: Tensor) -> Tensor:
+    """``jpeg_fdct_islow`` on level-shifted int64 blocks (..., 8, 8); output scaled up by 8."""
+    rows = _fdct_1d(blocks, first_pass=True)
+    return _fdct_1d(rows.transpose(-1, -2), first_pass=False).transpose(-1, -2)
+
+
+def _idct_1d(d: Tensor, first_pass: bool) -> Tensor:
+    """One pass of ``jpeg_idct_islow`` along the last dimension."""
+    d0, d1, d2, d3, d4, d5, d6, d7 = d.unbind(-1)
+    z1 = (d2 + d6) * _C["0_541196100"]
+    tmp2 = z1 - d6 * _C["1_847759065"]
+    tmp3 = z1 + d2 * _C["0_765366865"]
+    tmp0, tmp1 = (d0 + d4) << _CONST_BITS, (d0 - d4) << _CONST_BITS
+    tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
+    tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
+    t0, t1, t2, t3 = d7, d5, d3, d1
+    z1, z2, z3, z4 = t0 + t3, t1 + t2, t0 + t2, t1 + t3
+    z5 = (z3 + z4) * _C["1_175875602"]
+    t0, t1 = t0 * _C["0_298631336"], t1 * _C["2_053119869"]
+    t2, t3 = t2 * _C["3_072711026"], t3 * _C["1_501321110"]
+    z1, z2 = z1 * -_C["0_899976223"], z2 * -_C["2_562915447"]
+    z3, z4 = z3 * -_C["1_961570560"] + z5, z4 * -_C["0_390180644"] + z5
+    t0, t1, t2, t3 = t0 + z1 + z3, t1 + z2 + z4, t2 + z2 + z3, t3 + z1 + z4
+    n = _CONST_BITS - _PASS1_BITS if first_pass else _CONST_BITS + _PASS1_BITS + 3
+    out = [tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0, tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3]
+    return torch.stack([_descale(o, n) for o in out], -1)
+
+
+def _range_limit_idct(v: Tensor) -> Tensor:
+    """The post-IDCT half of ``prepare_range_limit_table`` indexed with ``v & RANGE_MASK``."""
+    i = v & 1023
+    out = torch.where(i < 128, i + 128, torch.where(i < 512, 255, torch.where(i < 896, 0, i - 896)))
+    return out
+
+
+def idct_islow(coef: Tensor, qtable: Tensor) -> Tensor:
+    """Dequantize and ``jpeg_idct_islow``: int64 (..., 8, 8) quantized coefficients → samples 0..255."""
+    cols = _idct_1d((coef * qtable).transpose(-1, -2), first_pass=True).transpose(-1, -2)
+    return _range_limit_idct(_idct_1d(cols, first_pass=False))
+
+
+def quantize_exact(scaled: Tensor, qtable: Tensor) -> Tensor:
+    """``jcdctmgr.c`` quantize: round half away from zero of ``scaled / (8 q)``."""
+    d = qtable * 8
+    return torch.sign(scaled) * torch.div(scaled.abs() + (d >> 1), d, rounding_mode="floor")
+
+
+def upsample_exact(plane: Tensor, h: int, v: int, out_h: int, out_w: int) -> Tensor:
+    """``jdsample.c`` upsampling of a cropped (B, h_in, w_in) int64 plane to at least (out_h, out_w).
+
+    libjpeg-turbo uses the triangle ("fancy") filter when the downsampled width exceeds 2 samples, and plain
+    replication otherwise; edges replicate the last real row and column.
+    """
+    if h == 1 and v == 1:
+        return plane
+    if plane.shape[-1] <= 2:
+        out = plane.repeat_interleave(h, -1)
+        return out.repeat_interleave(v, -2) if v == 2 else out
+    p = F.pad(plane[:, None].float(), (1, 1, 1, 1) if v == 2 else (1, 1, 0, 0), mode="replicate")
+    p = p[:, 0].to(torch.int64)
+    if v == 2:
+        near = p[:, 1:-1]
+        above, below = 3 * near + p[:, :-2], 3 * near + p[:, 2:]
+        rows = torch.stack([above, below], 2).flatten(1, 2)  # column sums, scaled by 4
+        left = (3 * rows[..., 1:-1] + rows[..., :-2] + 8) >> 4
+        right = (3 * rows[..., 1:-1] + rows[..., 2:] + 7) >> 4
+    else:
+        left = (3 * p[..., 1:-1] + p[..., :-2] + 1) >> 2
+        right = (3 * p[..., 1:-1] + p[..., 2:] + 2) >> 2
+    return torch.stack([left, right], -1).flatten(-2)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Linear (gradient) stages.
+
+
+def _dct_matrix(dtype: torch.dtype, device: torch.device) -> Tensor:
+    n = torch.arange(8, dtype=torch.float64)
+    m = torch.cos((2 * n[None] + 1) * n[:, None] * math.pi / 16) * math.sqrt(2 / 8)
+    m[0] /= math.sqrt(2)
+    return m.to(dtype=dtype, device=device)
+
+
+def blockify(plane: Tensor) -> Tensor:
+    """(B, 8·by, 8·bx) → (B, by, bx, 8, 8)."""
+    B, H, W = plane.shape
+    return plane.reshape(B, H // 8, 8, W // 8, 8).transpose(2, 3)
+
+
+def unblockify(blocks: Tensor) -> Tensor:
+    """(B, by, bx, 8, 8) → (B, 8·by, 8·bx)."""
+    B, by, bx = blocks.shape[:3]
+    return blocks.transpose(2, 3).reshape(B, by * 8, bx * 8)
+
+
+def _pad_replicate(x: Tensor, H: int, W: int) -> Tensor:
+    """Replicate the bottom row and right column of (B, C, h, w) up to (H, W), as libjpeg's edge expansion does."""
+    dh, dw = H - x.shape[-2], W - x.shape[-1]
+    if dh == 0 and dw == 0:
+        return x
+    if x.dtype == torch.int64:  # replicate padding is not implemented for integer tensors
+        x = x[..., torch.arange(H, device=x.device).clamp(max=x.shape[-2] - 1), :]
+        return x[..., torch.arange(W, device=x.device).clamp(max=x.shape[-1] - 1)]
+    return F.pad(x, (0, dw, 0, dh), mode="replicate")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Rounding surrogates: forward = the exact quantized integer (except "noise"), backward = the surrogate's.
+
+
+def adaptive_mask(u: Tensor, width: float = 0.1) -> Tensor:
+    """Adaptive DCT-domain mask: how much distortion gradient may pass the quantizer for each coefficient.
+
+    ``u`` is the coefficient divided by its quantization step, so the mask adapts both to the quality (step) and to
+    the content (coefficient magnitude).  Coefficients that the real quantizer zeroes (|u| < ½, the dead zone)
+    cannot influence the decoded image: the mask closes there, so the distortion term neither pushes them across
+    the boundary nor "pre-compensates" their quantization error (the failure mode of a plain straight-through
+    estimator).  Surviving coefficients pass gradient unchanged; a logistic ramp of ``width`` step units around
+    |u| = ½ keeps the transition smooth.
+    """
+    return torch.sigmoid((u.abs() - 0.5) / width)
+
+
+def quantize_surrogate(u: Tensor, rounded: Tensor, rounding: str) -> Tensor:
+    """Return ``rounded`` in the forward pass and the surrogate's gradient w.r.t. ``u`` in the backward pass."""
+    if rounding == "ste":
+        return u + (rounded - u).detach()
+    if rounding == "cubic":  # Shin & Song 2017: d/du [round(u) + (u - round(u))³] with round() held constant
+        r = (u - rounded.detach()) ** 3
+        return rounded.detach() + (r - r.detach())
+    if rounding == "noise":  # Ballé et al.: additive uniform noise; the one surrogate whose forward differs
+        return u + (torch.rand_like(u) - 0.5)
+    m = adaptive_mask(u.detach())
+    return rounded.detach() + m * (u - u.detach())
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public API.
+
+
+@dataclass
+class JPEGSimulation:
+    """Everything one simulated encode→decode produces.
+
+    Attributes:
+        decoded: (B, C, H, W) decoded image in [0, 1], the input's dtype; exact forward, surrogate backward.
+        coefficients: per component (Y, Cb, Cr or Y), quantized DCT coefficients (B, by, bx, 8, 8) as floats with
+            surrogate gradients; block grids as in the real file (without libjpeg's dummy MCU-padding blocks).
+        scaled: per component, the unrounded coefficients divided by their step (B, by, bx, 8, 8), differentiable.
+        tables: (B, 2, 8, 8) int64 quantization tables (luminance, chrominance) in natural order.
+        subsampling: the chroma subsampling used.
+    """
+
+    decoded: Tensor
+    coefficients: list[Tensor]
+    scaled: list[Tensor]
+    tables: Tensor
+    subsampling: str
+
+
+def _check_image(x: Tensor) -> None:
+    if not isinstance(x, Tensor):
+        raise ValueError(f"image must be a torch.Tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise ValueError(f"image must be a float tensor with values in [0, 1], got dtype {x.dtype}")
+    if x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"image must have shape (B, 3, H, W) or (B, 1, H, W), got {tuple(x.shape)}")
+    if x.shape[-1] < 1 or x.shape[-2] < 1 or x.shape[0] < 1:
+        raise ValueError(f"image must not be empty, got shape {tuple(x.shape)}")
+    if not torch.isfinite(x).all():
+        raise ValueError("image contains NaN or infinite values")
+    lo, hi = x.min().item(), x.max().item()
+    if lo < 0 or hi > 1:
+        raise ValueError(f"image values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
+
+
+def resolve_subsampling(subsampling: str | int) -> str:
+    """Accept "4:4:4" / "4:2:2" / "4:2:0" or Pillow's 0 / 1 / 2."""
+    if isinstance(subsampling, int) and not isinstance(subsampling, bool) and subsampling in _PILLOW_SUBSAMPLING:
+        return _PILLOW_SUBSAMPLING[subsampling]
+    if subsampling not in SUBSAMPLINGS:
+        raise ValueError(f"unknown subsampling {subsampling!r}; expected one of {list(SUBSAMPLINGS)} or 0, 1, 2")
+    return subsampling
+
+
+def resolve_quality(quality: int | float | Tensor, batch: int, device: torch.device) -> Tensor:
+    """Validate a scalar or per-sample quality and return it as a (B,) int64 tensor."""
+    if isinstance(quality, bool) or not isinstance(quality, (int, float, Tensor)):
+        raise ValueError(f"quality must be a number or a tensor, got {type(quality).__name__}")
+    q = torch.as_tensor(quality, dtype=torch.float64).detach().to("cpu").flatten()
+    if q.numel() not in (1, batch):
+        raise ValueError(f"quality must be a scalar or have one value per image ({batch}), got {q.numel()} values")
+    if not torch.isfinite(q).all():
+        raise ValueError("quality must be finite, got NaN or infinity")
+    if (q < 1).any() or (q > 100).any():
+        raise ValueError(f"quality must lie in 1..100, got {q.tolist()}")
+    if (q != q.round()).any():
+        raise ValueError(f"quality must be a whole number, got {q.tolist()}")
+    return q.to(torch.int64).expand(batch).to(device)
+
+
+def resolve_tables(tables: Tensor, batch: int, device: torch.device) -> Tensor:
+    """Validate custom quantization tables: (2, 8, 8) or (B, 2, 8, 8), natural order, integers 1..255."""
+    t = torch.as_tensor(tables).detach()
+    if t.dim() == 3:
+        t = t[None]
+    if t.dim() != 4 or t.shape[1:] != (2, 8, 8) or t.shape[0] not in (1, batch):
+        raise ValueError(f"tables must have shape (2, 8, 8) or (B, 2, 8, 8), got {tuple(torch.as_tensor(tables).shape)}")
+    if not torch.isfinite(t.double()).all() or (t != t.round()).any() or (t < 1).any() or (t > 255).any():
+        raise ValueError("tables must hold whole numbers in 1..255 (baseline JPEG)")
+    return t.to(device=device, dtype=torch.int64).expand(batch, 2, 8, 8)
+
+
+def simulate_jpeg(
+    x: Tensor,
+    quality: int | float | Tensor = 75,
+    subsampling: str | int = "4:2:0",
+    rounding: str = "mask",
+    tables: Tensor | None = None,
+) -> JPEGSimulation:
+    """Simulate a libjpeg-turbo (Pillow) JPEG encode→decode and return the decoded image and coefficients.
+
+    Args:
+        x: (B, 3, H, W) RGB or (B, 1, H, W) grayscale float image in [0, 1]; the encoder sees ``round(255·x)``.
+        quality: IJG quality 1..100, a scalar or one per image. Ignored when ``tables`` is given.
+        subsampling: "4:4:4", "4:2:2" or "4:2:0" (or Pillow's 0, 1, 2); ignored for grayscale.
+        rounding: gradient surrogate at the quantizer: "mask" (adaptive DCT-domain masking, default), "ste",
+            "cubic" or "noise". The forward pass is the real codec's for all but "noise".
+        tables: optional custom quantization tables (2, 8, 8) or (B, 2, 8, 8), natural order, 1..255.
+
+    Returns:
+        A :class:`JPEGSimulation`.
+
+    Shape:
+        - Input: (B, C, H, W), C ∈ {1, 3}, any H, W ≥ 1.
+        - Output ``decoded``: (B, C, H, W).
+
+    Example:
+        >>> x = torch.rand(2, 3, 32, 48)
+        >>> sim = simulate_jpeg(x, quality=torch.tensor([30, 90]))
+        >>> sim.decoded.shape, sim.coefficients[1].shape
+        (torch.Size([2, 3, 32, 48]), torch.Size([2, 2, 3, 8, 8]))
+    """
+    _check_image(x)
+    if rounding not in ROUNDINGS:
+        raise ValueError(f"unknown rounding {rounding!r}; expected one of {list(ROUNDINGS)}")
+    subsampling = resolve_subsampling(subsampling)
+    B, C, H, W = x.shape
+    device, dtype = x.device, x.dtype
+    if tables is None:
+        tables = quality_tables(resolve_quality(quality, B, device))
+    else:
+        tables = resolve_tables(tables, B, device)
+    hmax, vmax = SUBSAMPLINGS[subsampling] if C == 3 else (1, 1)
+    dct = _dct_matrix(dtype, device)
+
+    # Samples as the encoder receives them: 8-bit, gradient passed straight through.
+    x255 = x * 255
+    with torch.no_grad():
+        rgb_exact = x255.round().to(torch.int64)
+        ycc_exact = rgb_to_ycbcr_exact(rgb_exact) if C == 3 else rgb_exact
+    ycc_lin = kornia.color.rgb_to_ycbcr(x255 / 255) * 255 if C == 3 else x255
+
+    coefficients, scaled, planes_exact, planes_lin = [], [], [], []
+    for ci in range(C):
+        h, v = (1, 1) if ci == 0 else (hmax, vmax)
+        bx, by = -(-W // (8 * h)), -(-H // (8 * v))  # width_in_blocks = ceil(W·h_c / (h_max·8)), etc.
+        qtab = tables[:, min(ci, 1), None, None]  # (B, 1, 1, 8, 8)
+        with torch.no_grad():
+            # Rows: the last row group is completed in full resolution, then the last *downsampled* row is
+            # replicated (jcprepct.c); columns: full-resolution replication (jcsample.c expand_right_edge).
+            full = _pad_replicate(ycc_exact[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
+            plane = _pad_replicate(downsample_exact(full[:, 0], h, v)[:, None], by * 8, bx * 8)[:, 0]
+            blocks = blockify(plane) - 128
+            fdct = fdct_islow(blocks)
+            k_exact = quantize_exact(fdct, qtab)
+            rec = unblockify(idct_islow(k_exact, qtab))
+        lin = _pad_replicate(ycc_lin[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
+        lin = _pad_replicate(F.avg_pool2d(lin, (v, h)), by * 8, bx * 8)[:, 0]
+        u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
+        u = u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
+        k = quantize_surrogate(u, k_exact.to(dtype), rounding)
+        rec_lin = unblockify(dct.T @ (k * qtab) @ dct + 128)
+        ch, cw = -(-H // v), -(-W // h)  # downsampled_height / downsampled_width
+        with torch.no_grad():
+            rec = upsample_exact(rec[:, :ch, :cw], h, v, H, W)[:, :H, :W]
+        if (h, v) != (1, 1):
+            rec_lin = rec_lin[:, None, :ch, :cw]
+            rec_lin = F.interpolate(rec_lin, scale_factor=(v, h), mode="bilinear", align_corners=False)[:, 0]
+        coefficients.append(k)
+        scaled.append(u)
+        planes_exact.append(rec)
+        planes_lin.append(rec_lin[:, :H, :W])
+
+    with torch.no_grad():
+        ycc_dec = torch.stack(planes_exact, 1)
+        out_exact = ycbcr_to_rgb_exact(ycc_dec) if C == 3 else ycc_dec
+    ycc_dec_lin = torch.stack(planes_lin, 1)
+    out_lin = kornia.color.ycbcr_to_rgb(ycc_dec_lin / 255) * 255 if C == 3 else ycc_dec_lin
+    if rounding == "noise":  # the forward pass follows the noisy coefficients: no exact values to graft
+        decoded = out_lin.clamp(0, 255)
+    else:
+        # Clipped pixels pass no gradient, as in the real decoder's range limiting.
+        inside = ((out_lin >= 0) & (out_lin <= 255)).to(dtype).detach()
+        decoded = out_exact.to(dtype) + inside * (out_lin - out_lin.detach())
+    return JPEGSimulation(decoded / 255, coefficients, scaled, tables, subsampling)
+
+
+def diff_jpeg(
+    x: Tensor,
+    quality: int | float | Tensor = 75,
+    subsampling: str | int = "4:2:0",
+    rounding: str = "mask",
+    tables: Tensor | None = None,
+) -> Tensor:
+    """Differentiable JPEG encode→decode; the forward pass equals Pillow's real codec.
+
+    Args:
+        x: (B, 3, H, W) or (B, 1, H, W) float image in [0, 1]; a single (C, H, W) image is accepted too.
+        quality: IJG quality 1..100, a scalar or a (B,) tensor.
+        subsampling: "4:4:4", "4:2:2" or "4:2:0" (or Pillow's 0, 1, 2).
+        rounding: "mask" (default), "ste", "cubic" or "noise"; see :func:`simulate_jpeg`.
+        tables: optional custom quantization tables, (2, 8, 8) or (B, 2, 8, 8).
+
+    Returns:
+        The decoded image, same shape and dtype as ``x``.
+
+    Example:
+        >>> y = diff_jpeg(torch.rand(1, 3, 17, 13), quality=50)
+        >>> y.shape
+        torch.Size([1, 3, 17, 13])
+    """
+    single = isinstance(x, Tensor) and x.dim() == 3
+    out = simulate_jpeg(x[None] if single else x, quality, subsampling, rounding, tables).decoded
+    return out[0] if single else out
+
+
+class DiffJPEG(nn.Module):
+    """Module form of :func:`diff_jpeg` with fixed subsampling and rounding; quality is given per call.
+
+    Example:
+        >>> jpeg = DiffJPEG(subsampling="4:4:4")
+        >>> jpeg(torch.rand(2, 3, 16, 16), quality=torch.tensor([20, 80])).shape
+        torch.Size([2, 3, 16, 16])
+    """
+
+    def __init__(self, subsampling: str | int = "4:2:0", rounding: str = "mask") -> None:
+        super().__init__()
+        self.subsampling = resolve_subsampling(subsampling)
+        if rounding not in ROUNDINGS:
+            raise ValueError(f"unknown rounding {rounding!r}; expected one of {list(ROUNDINGS)}")
+        self.rounding = rounding
+
+    def forward(self, x: Tensor, quality: int | float | Tensor = 75, tables: Tensor | None = None) -> Tensor:
+        return diff_jpeg(x, quality, self.subsampling, self.rounding, tables)
+
+    def extra_repr(self) -> str:
+        return f"subsampling={self.subsampling!r}, rounding={self.rounding!r}"

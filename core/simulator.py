@@ -231,7 +231,10 @@ def _pad_replicate(x: Tensor, H: int, W: int) -> Tensor:
 # Rounding surrogates: forward = the exact quantized integer (except "noise"), backward = the surrogate's.
 
 
-def adaptive_mask(u: Tensor, width: float = 0.1) -> Tensor:
+MASK_WIDTH = 0.1  # width of the mask's logistic ramp, in quantization steps
+
+
+def adaptive_mask(u: Tensor, width: float = MASK_WIDTH) -> Tensor:
     """Adaptive DCT-domain mask: how much distortion gradient may pass the quantizer for each coefficient.
 
     ``u`` is the coefficient divided by its quantization step, so the mask adapts both to the quality (step) and to
@@ -244,17 +247,32 @@ def adaptive_mask(u: Tensor, width: float = 0.1) -> Tensor:
     return torch.sigmoid((u.abs() - 0.5) / width)
 
 
-def quantize_surrogate(u: Tensor, rounded: Tensor, rounding: str) -> Tensor:
-    """Return ``rounded`` in the forward pass and the surrogate's gradient w.r.t. ``u`` in the backward pass."""
+def relaxed_rounding(u: Tensor, rounding: str) -> Tensor:
+    """The smooth stand-in for ``round(u)`` whose derivative each surrogate uses in the backward pass.
+
+    * ``"ste"``: ``u`` (derivative 1);
+    * ``"cubic"``: ``round(u) + (u − round(u))³`` with round() held constant (Shin & Song 2017);
+    * ``"noise"``: ``u + U(−½, ½)`` (Ballé et al. 2017);
+    * ``"mask"``: the antiderivative of :func:`adaptive_mask`, ``sign(u)·w·(softplus((|u|−½)/w) − softplus(−½/w))``,
+      which is ≈0 in the dead zone and ≈u − ½·sign(u) beyond it.
+    """
     if rounding == "ste":
-        return u + (rounded - u).detach()
-    if rounding == "cubic":  # Shin & Song 2017: d/du [round(u) + (u - round(u))³] with round() held constant
-        r = (u - rounded.detach()) ** 3
-        return rounded.detach() + (r - r.detach())
-    if rounding == "noise":  # Ballé et al.: additive uniform noise; the one surrogate whose forward differs
+        return u
+    if rounding == "cubic":
+        r = u.detach().round()
+        return r + (u - r) ** 3
+    if rounding == "noise":
         return u + (torch.rand_like(u) - 0.5)
-    m = adaptive_mask(u.detach())
-    return rounded.detach() + m * (u - u.detach())
+    w = MASK_WIDTH
+    return torch.sign(u) * w * (F.softplus((u.abs() - 0.5) / w) - F.softplus(torch.tensor(-0.5 / w)))
+
+
+def quantize_surrogate(u: Tensor, rounded: Tensor, rounding: str) -> Tensor:
+    """``rounded`` in the forward pass (``u`` plus noise for "noise"), the surrogate's gradient in the backward."""
+    r = relaxed_rounding(u, rounding)
+    if rounding == "noise":
+        return r
+    return rounded.detach() + (r - r.detach())
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -324,11 +342,10 @@ def resolve_quality(quality: int | float | Tensor, batch: int, device: torch.dev
 
 def resolve_tables(tables: Tensor, batch: int, device: torch.device) -> Tensor:
     """Validate custom quantization tables: (2, 8, 8) or (B, 2, 8, 8), natural order, integers 1..255."""
-    t = torch.as_tensor(tables).detach()
-    if t.dim() == 3:
-        t = t[None]
+    given = torch.as_tensor(tables).detach()
+    t = given[None] if given.dim() == 3 else given
     if t.dim() != 4 or t.shape[1:] != (2, 8, 8) or t.shape[0] not in (1, batch):
-        raise ValueError(f"tables must have shape (2, 8, 8) or (B, 2, 8, 8), got {tuple(torch.as_tensor(tables).shape)}")
+        raise ValueError(f"tables must have shape (2, 8, 8) or (B, 2, 8, 8), got {tuple(given.shape)}")
     if not torch.isfinite(t.double()).all() or (t != t.round()).any() or (t < 1).any() or (t > 255).any():
         raise ValueError("tables must hold whole numbers in 1..255 (baseline JPEG)")
     return t.to(device=device, dtype=torch.int64).expand(batch, 2, 8, 8)
@@ -340,6 +357,7 @@ def simulate_jpeg(
     subsampling: str | int = "4:2:0",
     rounding: str = "mask",
     tables: Tensor | None = None,
+    relaxed: bool = False,
 ) -> JPEGSimulation:
     """Simulate a libjpeg-turbo (Pillow) JPEG encode→decode and return the decoded image and coefficients.
 
@@ -350,6 +368,9 @@ def simulate_jpeg(
         rounding: gradient surrogate at the quantizer: "mask" (adaptive DCT-domain masking, default), "ste",
             "cubic" or "noise". The forward pass is the real codec's for all but "noise".
         tables: optional custom quantization tables (2, 8, 8) or (B, 2, 8, 8), natural order, 1..255.
+        relaxed: if True, the forward pass is the smooth float pipeline with :func:`relaxed_rounding` instead of
+            the real codec: a smooth function whose exact derivative is the backward pass (for ``gradcheck`` and
+            analysis; the coefficients are then floats).
 
     Returns:
         A :class:`JPEGSimulation`.
@@ -401,8 +422,12 @@ def simulate_jpeg(
         lin = _pad_replicate(ycc_lin[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
         lin = _pad_replicate(F.avg_pool2d(lin, (v, h)), by * 8, bx * 8)[:, 0]
         u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
-        u = u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
-        k = quantize_surrogate(u, k_exact.to(dtype), rounding)
+        if relaxed:
+            u = u_lin
+            k = relaxed_rounding(u, rounding)
+        else:  # evaluate the surrogate at the real coefficients
+            u = u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
+            k = quantize_surrogate(u, k_exact.to(dtype), rounding)
         rec_lin = unblockify(dct.T @ (k * qtab) @ dct + 128)
         ch, cw = -(-H // v), -(-W // h)  # downsampled_height / downsampled_width
         with torch.no_grad():
@@ -420,7 +445,7 @@ def simulate_jpeg(
         out_exact = ycbcr_to_rgb_exact(ycc_dec) if C == 3 else ycc_dec
     ycc_dec_lin = torch.stack(planes_lin, 1)
     out_lin = kornia.color.ycbcr_to_rgb(ycc_dec_lin / 255) * 255 if C == 3 else ycc_dec_lin
-    if rounding == "noise":  # the forward pass follows the noisy coefficients: no exact values to graft
+    if relaxed or rounding == "noise":  # the forward pass follows the float pipeline: no exact values to graft
         decoded = out_lin.clamp(0, 255)
     else:
         # Clipped pixels pass no gradient, as in the real decoder's range limiting.

@@ -19,6 +19,7 @@ coefficients.  See ``docs/simulator.md`` for the surrogates and the adaptive mas
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import kornia
@@ -231,30 +232,34 @@ def _pad_replicate(x: Tensor, H: int, W: int) -> Tensor:
 # Rounding surrogates: forward = the exact quantized integer (except "noise"), backward = the surrogate's.
 
 
-MASK_WIDTH = 0.1  # width of the mask's logistic ramp, in quantization steps
+MASK_WIDTH = 0.05  # width of the mask's logistic ramp, in quantization steps (benchmarks/surrogates.py)
 
 
-def adaptive_mask(u: Tensor, width: float = MASK_WIDTH) -> Tensor:
-    """Adaptive DCT-domain mask: how much distortion gradient may pass the quantizer for each coefficient.
+def adaptive_mask(u: Tensor, width: float | None = None) -> Tensor:
+    """Adaptive DCT-domain mask: which coefficients the quantizer keeps (≈1) and which it zeroes (≈0).
 
     ``u`` is the coefficient divided by its quantization step, so the mask adapts both to the quality (step) and to
-    the content (coefficient magnitude).  Coefficients that the real quantizer zeroes (|u| < ½, the dead zone)
-    cannot influence the decoded image: the mask closes there, so the distortion term neither pushes them across
-    the boundary nor "pre-compensates" their quantization error (the failure mode of a plain straight-through
-    estimator).  Surviving coefficients pass gradient unchanged; a logistic ramp of ``width`` step units around
-    |u| = ½ keeps the transition smooth.
+    the content (coefficient magnitude): it closes on the dead zone |u| < ½, where the real quantizer outputs zero,
+    with a logistic ramp ``width`` steps wide (default :data:`MASK_WIDTH`).
     """
-    return torch.sigmoid((u.abs() - 0.5) / width)
+    return torch.sigmoid((u.abs() - 0.5) / (MASK_WIDTH if width is None else width))
 
 
 def relaxed_rounding(u: Tensor, rounding: str) -> Tensor:
-    """The smooth stand-in for ``round(u)`` whose derivative each surrogate uses in the backward pass.
+    """The proxy for ``round(u)`` whose gradient each surrogate uses, and whose value the proxy decode shows.
 
-    * ``"ste"``: ``u`` (derivative 1);
+    * ``"ste"``: ``u``: the codec is treated as the identity (gradient 1, quantization error held constant);
     * ``"cubic"``: ``round(u) + (u − round(u))³`` with round() held constant (Shin & Song 2017);
     * ``"noise"``: ``u + U(−½, ½)`` (Ballé et al. 2017);
-    * ``"mask"``: the antiderivative of :func:`adaptive_mask`, ``sign(u)·w·(softplus((|u|−½)/w) − softplus(−½/w))``,
-      which is ≈0 in the dead zone and ≈u − ½·sign(u) beyond it.
+    * ``"mask"``: value ``u``, gradient ``adaptive_mask(u)``: a straight-through estimator gated by the dead zone.
+      Coefficients that the quantizer discards pass no gradient (neither distortion nor rate can change the real
+      file through them); survivors pass gradient 1 with their rounding error held constant.  It is not the
+      derivative of a smooth function, so ``gradcheck`` applies to the other three only.
+
+    Why this shape: a proxy that *follows* the quantizer's jumps (cubic, a soft staircase, or evaluating the
+    distortion at the real decoded image) feeds the rounding error back into the gradient, and gradient descent
+    then pre-compensates it and piles coefficients onto the rounding boundaries; the real cost never improves
+    (BENCHMARKS.md, "Rounding surrogates").
     """
     if rounding == "ste":
         return u
@@ -263,16 +268,8 @@ def relaxed_rounding(u: Tensor, rounding: str) -> Tensor:
         return r + (u - r) ** 3
     if rounding == "noise":
         return u + (torch.rand_like(u) - 0.5)
-    w = MASK_WIDTH
-    return torch.sign(u) * w * (F.softplus((u.abs() - 0.5) / w) - F.softplus(torch.tensor(-0.5 / w)))
-
-
-def quantize_surrogate(u: Tensor, rounded: Tensor, rounding: str) -> Tensor:
-    """``rounded`` in the forward pass (``u`` plus noise for "noise"), the surrogate's gradient in the backward."""
-    r = relaxed_rounding(u, rounding)
-    if rounding == "noise":
-        return r
-    return rounded.detach() + (r - r.detach())
+    flat = u.detach()
+    return flat + adaptive_mask(flat) * (u - flat)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -285,6 +282,8 @@ class JPEGSimulation:
 
     Attributes:
         decoded: (B, C, H, W) decoded image in [0, 1], the input's dtype; exact forward, surrogate backward.
+        proxy: (B, C, H, W) the surrogate's smooth reconstruction (the float pipeline with
+            :func:`relaxed_rounding` at the quantizer); same Jacobian as ``decoded``, different value.
         coefficients: per component (Y, Cb, Cr or Y), quantized DCT coefficients (B, by, bx, 8, 8) as floats with
             surrogate gradients; block grids as in the real file (without libjpeg's dummy MCU-padding blocks).
         scaled: per component, the unrounded coefficients divided by their step (B, by, bx, 8, 8), differentiable.
@@ -293,10 +292,22 @@ class JPEGSimulation:
     """
 
     decoded: Tensor
+    proxy: Tensor
     coefficients: list[Tensor]
     scaled: list[Tensor]
     tables: Tensor
     subsampling: str
+
+    def distortion(self, metric: Callable[[Tensor, Tensor], Tensor], reference: Tensor) -> Tensor:
+        """``metric(reference, decoded)`` in value, with the gradient of ``metric(reference, proxy)``.
+
+        The value is the real codec's distortion, but the gradient is taken at the surrogate's reconstruction:
+        for "mask" and "ste" the unquantized image, so the quantization error is held constant instead of being
+        fed back (see :func:`relaxed_rounding`).  Use this in training losses rather than ``metric(x, decoded)``.
+        """
+        real = metric(reference, self.decoded.detach())
+        smooth = metric(reference, self.proxy)
+        return real + (smooth - smooth.detach())
 
 
 def _check_image(x: Tensor) -> None:
@@ -368,9 +379,9 @@ def simulate_jpeg(
         rounding: gradient surrogate at the quantizer: "mask" (adaptive DCT-domain masking, default), "ste",
             "cubic" or "noise". The forward pass is the real codec's for all but "noise".
         tables: optional custom quantization tables (2, 8, 8) or (B, 2, 8, 8), natural order, 1..255.
-        relaxed: if True, the forward pass is the smooth float pipeline with :func:`relaxed_rounding` instead of
-            the real codec: a smooth function whose exact derivative is the backward pass (for ``gradcheck`` and
-            analysis; the coefficients are then floats).
+        relaxed: if True, the forward pass is the float pipeline with :func:`relaxed_rounding` instead of the real
+            codec; for "ste", "cubic" and "noise" a smooth function whose exact derivative is the backward pass
+            (for ``gradcheck`` and analysis; the coefficients are then floats).
 
     Returns:
         A :class:`JPEGSimulation`.
@@ -422,13 +433,12 @@ def simulate_jpeg(
         lin = _pad_replicate(ycc_lin[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
         lin = _pad_replicate(F.avg_pool2d(lin, (v, h)), by * 8, bx * 8)[:, 0]
         u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
-        if relaxed:
-            u = u_lin
-            k = relaxed_rounding(u, rounding)
-        else:  # evaluate the surrogate at the real coefficients
-            u = u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
-            k = quantize_surrogate(u, k_exact.to(dtype), rounding)
-        rec_lin = unblockify(dct.T @ (k * qtab) @ dct + 128)
+        # Evaluate the surrogate at the real coefficients (in relaxed mode: at the smooth pipeline's).
+        u = u_lin if relaxed else u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
+        k_smooth = relaxed_rounding(u, rounding)
+        exact_forward = not relaxed and rounding != "noise"
+        k = k_exact.to(dtype) + (k_smooth - k_smooth.detach()) if exact_forward else k_smooth
+        rec_lin = unblockify(dct.T @ (k_smooth * qtab) @ dct + 128)
         ch, cw = -(-H // v), -(-W // h)  # downsampled_height / downsampled_width
         with torch.no_grad():
             rec = upsample_exact(rec[:, :ch, :cw], h, v, H, W)[:, :H, :W]
@@ -445,13 +455,9 @@ def simulate_jpeg(
         out_exact = ycbcr_to_rgb_exact(ycc_dec) if C == 3 else ycc_dec
     ycc_dec_lin = torch.stack(planes_lin, 1)
     out_lin = kornia.color.ycbcr_to_rgb(ycc_dec_lin / 255) * 255 if C == 3 else ycc_dec_lin
-    if relaxed or rounding == "noise":  # the forward pass follows the float pipeline: no exact values to graft
-        decoded = out_lin.clamp(0, 255)
-    else:
-        # Clipped pixels pass no gradient, as in the real decoder's range limiting.
-        inside = ((out_lin >= 0) & (out_lin <= 255)).to(dtype).detach()
-        decoded = out_exact.to(dtype) + inside * (out_lin - out_lin.detach())
-    return JPEGSimulation(decoded / 255, coefficients, scaled, tables, subsampling)
+    proxy = out_lin.clamp(0, 255)  # clipped pixels pass no gradient, as in the real decoder's range limiting
+    decoded = out_exact.to(dtype) + (proxy - proxy.detach()) if exact_forward else proxy
+    return JPEGSimulation(decoded / 255, proxy / 255, coefficients, scaled, tables, subsampling)
 
 
 def diff_jpeg(

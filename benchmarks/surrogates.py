@@ -2,7 +2,7 @@
 
 Per-image pixel optimization, the same for every variant except the distortion path:
 
-    minimize  D(x, sim(x'))  +  λ · R̃(x')        over x' (starting at x), Adam, lr 1/255
+    minimize  D(x, sim(x'))  +  λ · R̃(x')        over x' (starting at x), Adam (lr in 8-bit levels)
 
 * D: MSE in 8-bit units² through the simulator with the variant's surrogate, its gradient taken at the real decoded
   image ("ste", "cubic", "noise", "mask") or at the surrogate's smooth reconstruction ("…-proxy", i.e.
@@ -63,7 +63,7 @@ def rho_bits(sim) -> torch.Tensor:
     return sum(torch.log2(1 + u.abs()).sum() for u in sim.scaled)
 
 
-def optimize(x: torch.Tensor, ref: np.ndarray, q: int, variant: str, steps: int, every: int) -> dict:
+def optimize(x: torch.Tensor, ref: np.ndarray, q: int, variant: str, steps: int, every: int, lr: float) -> dict:
     pixels = x.shape[-1] * x.shape[-2]
     mse0, bpp0 = real_cost(x, ref, q)
     lo, hi = real_cost(x, ref, max(q - 5, 1)), real_cost(x, ref, min(q + 5, 100))
@@ -72,7 +72,7 @@ def optimize(x: torch.Tensor, ref: np.ndarray, q: int, variant: str, steps: int,
         w = bpp0 * pixels / rho_bits(simulate_jpeg(x, q)).item()
     j0 = mse0 + lam * bpp0
     xp = x.clone().requires_grad_()
-    opt = torch.optim.Adam([xp], lr=1 / 255)
+    opt = torch.optim.Adam([xp], lr=lr / 255)
     target = x * 255
     best = (j0, mse0, bpp0, 0)
     for step in range(1, steps + 1):
@@ -108,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--qualities", default="20,50,80")
     parser.add_argument("--crop", type=int, default=256, help="centre crop size (speed)")
     parser.add_argument("--steps", type=int, default=60)
+    parser.add_argument("--lr", type=float, default=0.5, help="Adam step in 8-bit levels")
     parser.add_argument("--every", type=int, default=5, help="score with the real codec every N steps")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--json")
@@ -127,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
         for q in map(int, args.qualities.split(",")):
             for v in variants:
                 simulator.MASK_WIDTH = float(v.split("@")[1]) if "@" in v else default_width
-                r = optimize(x, ref.astype(np.float64), q, v, args.steps, args.every)
+                r = optimize(x, ref.astype(np.float64), q, v, args.steps, args.every, args.lr)
                 results[v].append({"image": os.path.basename(path), "quality": q, **r})
                 print(
                     f"{os.path.basename(path)} q{q} {v:8s} ΔJ {100 * r['gain']:+.2f} % "

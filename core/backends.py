@@ -1,0 +1,199 @@
+"""Built-in JPEG encoder backends (a plugin like any other): pillow (libjpeg-turbo), mozjpeg, jpegli.
+
+A backend turns 8-bit pixels into the bytes of a standard JPEG, and says which quantization tables and chroma
+subsampling it uses, so that the simulator can model it. Options common to all: ``quality`` (1..100),
+``subsampling`` ("4:4:4" / "4:2:2" / "4:2:0", where the encoder lets us choose) and ``optimize`` (optimized Huffman
+tables). Every JPEG is decoded by Pillow for evaluation.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import tempfile
+
+import numpy as np
+import torch
+from PIL import Image
+
+from .hookspecs import hookimpl
+from .simulator import resolve_subsampling
+from .tables import quality_tables
+
+PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+_SUBSAMPLING_OF_LAYER = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}
+
+
+def check_pixels(pixels: np.ndarray) -> np.ndarray:
+    """Validate (H, W), (H, W, 1) or (H, W, 3) uint8 pixels; return them as (H, W) or (H, W, 3)."""
+    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8:
+        raise ValueError(f"pixels must be a uint8 numpy array, got {getattr(pixels, 'dtype', type(pixels))}")
+    if pixels.ndim == 3 and pixels.shape[2] == 1:
+        pixels = pixels[..., 0]
+    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3) or 0 in pixels.shape:
+        raise ValueError(f"pixels must have shape (H, W) or (H, W, 3), got {pixels.shape}")
+    return pixels
+
+
+def check_quality(quality: int) -> int:
+    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
+        raise ValueError(f"quality must be an integer in 1..100, got {quality!r}")
+    return int(quality)
+
+
+class Backend:
+    """Base class of encoder backends.
+
+    Attributes:
+        name: registry name.
+        extra: the pip extra that installs it (``None`` when always available).
+        options: the encoder options it accepts besides ``quality``.
+    """
+
+    name: str
+    extra: str | None = None
+    options: frozenset[str] = frozenset()
+
+    def available(self) -> bool:
+        return True
+
+    def require(self) -> None:
+        if not self.available():
+            raise ImportError(f"the {self.name!r} backend is not installed: pip install 'rdjpeg[{self.extra}]'")
+
+    def check_options(self, options: dict) -> None:
+        unknown = set(options) - self.options
+        if unknown:
+            raise ValueError(
+                f"the {self.name!r} backend does not accept {sorted(unknown)}; it accepts {sorted(self.options)}"
+            )
+
+    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
+        raise NotImplementedError
+
+    @functools.lru_cache(maxsize=256)  # noqa: B019 — backends are long-lived singletons
+    def probe(self, quality: int, gray: bool = False, **options) -> tuple[np.ndarray, str]:
+        """(tables (2, 8, 8) natural order, subsampling) this backend uses at this quality, read from a real file."""
+        pixels = np.full((16, 16) if gray else (16, 16, 3), 128, np.uint8)
+        image = Image.open(io.BytesIO(self.encode(pixels, quality, **options)))
+        tables = [np.asarray(image.quantization[i]).reshape(8, 8) for i in sorted(image.quantization)]
+        tables = np.stack([tables[0], tables[min(1, len(tables) - 1)]])
+        layer = image.layer if image.mode != "L" else [(1, 1, 1, 0)]
+        subsampling = _SUBSAMPLING_OF_LAYER.get((layer[0][1], layer[0][2]), "4:4:4") if len(layer) == 3 else "4:4:4"
+        return tables, subsampling
+
+    def tables(self, quality: int, **options) -> np.ndarray:
+        return self.probe(check_quality(quality), **options)[0]
+
+    def subsampling(self, quality: int, **options) -> str:
+        return self.probe(check_quality(quality), **options)[1]
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class PillowBackend(Backend):
+    """Pillow's JPEG encoder (libjpeg-turbo). Accepts every option of Pillow's JPEG save (``Image.save`` docs)."""
+
+    name = "pillow"
+    options = frozenset({
+        "subsampling", "optimize", "progressive", "qtables", "exif", "icc_profile", "dpi", "comment",
+        "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
+    })  # fmt: skip
+
+    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
+        self.check_options(options)
+        pixels = check_pixels(pixels)
+        if "subsampling" in options:
+            options["subsampling"] = PILLOW_SUBSAMPLING[resolve_subsampling(options["subsampling"])]
+        buf = io.BytesIO()
+        Image.fromarray(pixels).save(buf, "JPEG", quality=check_quality(quality), **options)
+        return buf.getvalue()
+
+    def tables(self, quality: int, **options) -> np.ndarray:
+        # libjpeg's IJG scaling is computed, not probed: the simulator's own tables.
+        return quality_tables(torch.tensor([check_quality(quality)]))[0].numpy()
+
+
+class MozJPEGBackend(Backend):
+    """mozjpeg 4.0.3 through the ``jpeglib`` package: trellis quantization, progressive, optimized Huffman.
+
+    mozjpeg's defaults are kept (its own quantization tables, 4:2:0); ``subsampling`` other than 4:2:0 is refused.
+    """
+
+    name, extra = "mozjpeg", "mozjpeg"
+    options = frozenset({"subsampling", "optimize", "progressive"})
+
+    def available(self) -> bool:
+        try:
+            import jpeglib  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
+        self.require()
+        self.check_options(options)
+        pixels = check_pixels(pixels)
+        if resolve_subsampling(options.get("subsampling", "4:2:0")) != "4:2:0" and pixels.ndim == 3:
+            raise ValueError("the 'mozjpeg' backend encodes 4:2:0 only")
+        if options.get("optimize") is False or options.get("progressive") is False:
+            raise ValueError("the 'mozjpeg' backend always writes optimized progressive files")
+        import jpeglib
+
+        fd, path = tempfile.mkstemp(suffix=".jpg")
+        os.close(fd)
+        try:
+            with jpeglib.version("mozjpeg403"):
+                spatial = pixels[..., None] if pixels.ndim == 2 else pixels
+                jpeglib.from_spatial(np.ascontiguousarray(spatial)).write_spatial(path, qt=check_quality(quality))
+            with open(path, "rb") as f:
+                return f.read()
+        finally:
+            os.unlink(path)
+
+
+class JpegliBackend(Backend):
+    """jpegli through ``pyjpegli`` (RGB only, its own tables and subsampling).
+
+    pyjpegli writes unoptimized Huffman tables; ``optimize=True`` applies a lossless optimization pass
+    (``mozjpeg-lossless-optimization``: optimized Huffman tables, progressive), which leaves the pixels unchanged.
+    """
+
+    name, extra = "jpegli", "jpegli"
+    options = frozenset({"subsampling", "optimize"})
+
+    def available(self) -> bool:
+        try:
+            import pyjpegli  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
+        self.require()
+        self.check_options(options)
+        pixels = check_pixels(pixels)
+        if pixels.ndim == 2:
+            raise ValueError("the 'jpegli' backend (pyjpegli) encodes RGB only")
+        if "subsampling" in options and resolve_subsampling(options["subsampling"]) != "4:2:0":
+            raise ValueError("the 'jpegli' backend chooses its own subsampling (4:2:0); it cannot be set")
+        import pyjpegli
+
+        data = pyjpegli.encode(np.ascontiguousarray(pixels).tobytes(), pixels.shape[1], pixels.shape[0],
+                               check_quality(quality))  # fmt: skip
+        if options.get("optimize"):
+            try:
+                import mozjpeg_lossless_optimization
+            except ImportError as error:
+                raise ImportError("jpegli's optimize=True needs pip install 'rdjpeg[jpegli]'") from error
+            data = mozjpeg_lossless_optimization.optimize(data)
+        return data
+
+
+@hookimpl
+def rdjpeg_register_backends(register) -> None:
+    register(PillowBackend())
+    register(MozJPEGBackend())
+    register(JpegliBackend())

@@ -1,0 +1,34 @@
+"""pluggy hook specifications: how metrics, encoder backends and prefilter models join rdjpeg.
+
+A plugin is any module or object with ``@hookimpl`` functions, announced in the ``rdjpeg`` entry-point group::
+
+    [project.entry-points.rdjpeg]
+    my_plugin = "my_package.rdjpeg_plugin"
+
+The built-in metrics and backends are registered exactly this way (see ``pyproject.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("rdjpeg")
+hookimpl = pluggy.HookimplMarker("rdjpeg")
+
+
+@hookspec
+def rdjpeg_register_metrics(register: Callable[[Any], None]) -> None:
+    """Call ``register(metric)`` for each distortion metric (see :class:`rdjpeg.metrics.Metric`)."""
+
+
+@hookspec
+def rdjpeg_register_backends(register: Callable[[Any], None]) -> None:
+    """Call ``register(backend)`` for each JPEG encoder backend (see :class:`rdjpeg.backends.Backend`)."""
+
+
+@hookspec
+def rdjpeg_register_models(register: Callable[[str, Callable[..., Any]], None]) -> None:
+    """Call ``register(name, factory)`` for each prefilter model; ``factory(**kwargs)`` builds it."""

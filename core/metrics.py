@@ -1,0 +1,200 @@
+"""Built-in distortion metrics (a plugin like any other): PSNR/MSE, MS-SSIM and LPIPS-Alex.
+
+Every metric has a differentiable ``loss`` (lower is better, the D in the RD loss), an evaluation ``score`` (what is
+reported) and ``bd_value``, the monotone "quality" that BD-rate interpolates on. All take (B, C, H, W) images in
+[0, 1] (C = 1 or 3) and return one value per image.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+import os
+import warnings
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from .hookspecs import hookimpl
+
+LPIPS_WEIGHTS_ENV = "RDJPEG_LPIPS_WEIGHTS"
+
+
+def _check_pair(x: Tensor, y: Tensor) -> None:
+    if x.shape != y.shape or x.dim() != 4 or x.shape[1] not in (1, 3):
+        raise ValueError(f"metric inputs must be two (B, 1|3, H, W) tensors of one shape, got {x.shape} and {y.shape}")
+
+
+def _pad_to(x: Tensor, side: int) -> Tensor:
+    """Replicate-pad the bottom/right of images smaller than ``side`` (for metrics with a minimum size)."""
+    pad = (0, max(0, side - x.shape[-1]), 0, max(0, side - x.shape[-2]))
+    return F.pad(x, pad, mode="replicate") if any(pad) else x
+
+
+def _rgb(x: Tensor) -> Tensor:
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
+class Metric:
+    """Base class; subclasses set ``name``, ``higher_is_better``, ``unit`` and implement ``loss``/``score``."""
+
+    name: str
+    higher_is_better: bool
+    unit: str = ""
+
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        raise NotImplementedError
+
+    def bd_value(self, score: float) -> float:
+        """The value BD-rate interpolates on: increasing with quality."""
+        return score if self.higher_is_better else -score
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r})"
+
+
+class PSNR(Metric):
+    """PSNR in dB (8-bit peak); its loss is the MSE of images in [0, 1]."""
+
+    name, higher_is_better, unit = "psnr", True, "dB"
+
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        _check_pair(x, y)
+        return (x - y).square().mean((1, 2, 3))
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        return -10 * torch.log10(self.loss(x, y))
+
+
+class MSSSIM(Metric):
+    """MS-SSIM (pytorch-msssim). Scores are MS-SSIM in [0, 1]; BD-rate uses −10·log10(1 − MS-SSIM) in dB.
+
+    Images whose short side is under 161 px get fewer scales (the standard weights, truncated and renormalized), and
+    images under 11 px (one window) are edge-padded to 11, so that every image size has a value.
+    """
+
+    name, higher_is_better, unit = "msssim", True, ""
+    WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+    def _ms_ssim(self, x: Tensor, y: Tensor) -> Tensor:
+        from pytorch_msssim import ms_ssim
+
+        _check_pair(x, y)
+        x, y = _pad_to(_rgb(x), 11), _pad_to(_rgb(y), 11)
+        side, levels = min(x.shape[-2:]), 5
+        while levels > 1 and side <= 10 * 2 ** (levels - 1):
+            levels -= 1
+        if levels == 5:
+            return ms_ssim(x, y, data_range=1.0, size_average=False)
+        return _ms_ssim_fewer_scales(x, y, self.WEIGHTS[:levels])
+
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        return 1 - self._ms_ssim(x, y)
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        return self._ms_ssim(x, y)
+
+    def bd_value(self, score: float) -> float:
+        return -10 * torch.log10(torch.tensor(max(1 - score, 1e-12))).item()
+
+
+def _ms_ssim_fewer_scales(x: Tensor, y: Tensor, weights: tuple[float, ...]) -> Tensor:
+    """pytorch-msssim's MS-SSIM with fewer scales (its public function insists on 5): the library's SSIM terms,
+    combined over ``len(weights)`` scales with the weights renormalized."""
+    from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
+
+    w = x.new_tensor(weights)
+    w = w / w.sum()
+    win = _fspecial_gauss_1d(11, 1.5).repeat([x.shape[1], 1, 1, 1]).to(x)
+    terms = []
+    for level in range(len(weights)):
+        ssim_per_channel, cs = _ssim(x, y, data_range=1.0, win=win, size_average=False)
+        if level < len(weights) - 1:
+            terms.append(torch.relu(cs))
+            padding = [side % 2 for side in x.shape[2:]]
+            x, y = F.avg_pool2d(x, 2, padding=padding), F.avg_pool2d(y, 2, padding=padding)
+    terms.append(torch.relu(ssim_per_channel))
+    return torch.prod(torch.stack(terms) ** w.view(-1, 1, 1), dim=0).mean(1)
+
+
+def lpips_weights_path() -> str:
+    """``$RDJPEG_LPIPS_WEIGHTS`` if set, else the float16 copy shipped in the package."""
+    env = os.environ.get(LPIPS_WEIGHTS_ENV)
+    if env:
+        return env
+    return str(importlib.resources.files("rdjpeg") / "weights" / "lpips_alex.safetensors")
+
+
+def load_lpips_state(path: str) -> dict[str, Tensor]:
+    """Backbone + linear layers as ``{'features.N.weight': …, 'lins.NetLinLayer_i': …}`` in float32, no pickle.
+
+    Reads the shipped ``.safetensors`` or the converted ``lpips_alex_backbone.pt`` (``weights_only=True``).
+    """
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"LPIPS weights not found at {path!r} (set {LPIPS_WEIGHTS_ENV} to the file)")
+    if path.endswith(".safetensors"):
+        from safetensors.torch import load_file
+
+        state = load_file(path)
+    else:
+        raw = torch.load(path, map_location="cpu", weights_only=True)
+        state = {f"features.{k.split('.', 1)[1]}": v for k, v in raw["features"].items()}
+        state |= {f"lins.{k}": v for k, v in raw["lins"].items()}
+    return {k: v.float() for k, v in state.items()}
+
+
+@functools.cache
+def _lpips_model(path: str, device: str):
+    try:
+        import lpips
+    except ImportError as error:
+        raise ImportError("LPIPS needs the `lpips` package: pip install 'rdjpeg[lpips]'") from error
+    state = load_lpips_state(path)
+    # pnet_rand: do not let torchvision download ImageNet weights; ours come from the file instead.
+    with warnings.catch_warnings():  # torchvision's deprecation notice for lpips' `pretrained=` argument
+        warnings.simplefilter("ignore", UserWarning)
+        model = lpips.LPIPS(net="alex", pretrained=False, pnet_rand=True, verbose=False)
+    slices = {0: "slice1", 3: "slice2", 6: "slice3", 8: "slice4", 10: "slice5"}  # AlexNet conv index → lpips slice
+    mapped = {}
+    for key, value in state.items():
+        group, rest = key.split(".", 1)
+        if group == "features":
+            index, param = rest.split(".")
+            mapped[f"net.{slices[int(index)]}.{index}.{param}"] = value
+        else:
+            mapped[f"lin{rest.rsplit('_', 1)[1]}.model.1.weight"] = value
+    missing = {name for name, _ in model.named_parameters()} - set(mapped)
+    if missing:
+        raise ValueError(f"LPIPS weights at {path!r} lack {sorted(missing)}")
+    model.load_state_dict(mapped, strict=False)
+    return model.eval().requires_grad_(False).to(device)
+
+
+class LPIPS(Metric):
+    """LPIPS v0.1 with the AlexNet backbone (lower is better)."""
+
+    name, higher_is_better, unit = "lpips", False, ""
+
+    def __init__(self, weights: str | None = None) -> None:
+        self.weights = weights
+
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        _check_pair(x, y)
+        model = _lpips_model(self.weights or lpips_weights_path(), str(x.device))
+        # AlexNet's strided layers need at least 16 px: tiny images are edge-padded.
+        x, y = _pad_to(_rgb(x), 16), _pad_to(_rgb(y), 16)
+        return model(x.float(), y.float(), normalize=True).flatten().to(x.dtype)
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        return self.loss(x, y)
+
+
+@hookimpl
+def rdjpeg_register_metrics(register) -> None:
+    register(PSNR())
+    register(MSSSIM())
+    register(LPIPS())

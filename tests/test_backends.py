@@ -1,0 +1,69 @@
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from rdjpeg.plugins import backends, get_backend
+
+
+def psnr(a, b):
+    return 10 * np.log10(255**2 / np.mean((a.astype(float) - b) ** 2))
+
+
+@pytest.mark.parametrize("name", ["pillow", "mozjpeg", "jpegli"])
+def test_backend_round_trips(name):
+    backend = get_backend(name)
+    if not backend.available():
+        pytest.skip(f"{name} backend not installed (pip install 'rdjpeg[{backend.extra}]')")
+    rng = np.random.default_rng(0)
+    pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (6, 5, 3), dtype=np.uint8)).resize((37, 29)))
+    data = backend.encode(pixels, 90)
+    decoded = np.asarray(Image.open(io.BytesIO(data)))
+    assert data[:2] == b"\xff\xd8" and decoded.shape == pixels.shape and psnr(decoded, pixels) > 30
+    assert backend.encode(pixels, 90) == data  # deterministic
+    tables = backend.tables(50)
+    assert tables.shape == (2, 8, 8) and tables.min() >= 1 and backend.subsampling(50) == "4:2:0"
+    assert (backend.tables(20) >= backend.tables(80)).all()
+
+
+def test_pillow_tables_are_the_simulators():
+    backend = get_backend("pillow")
+    assert backend.tables(37).tolist() == backend.probe(37)[0].tolist()
+
+
+def test_pillow_accepts_pillow_options_and_rejects_others():
+    pixels = np.zeros((16, 16, 3), np.uint8)
+    backend = get_backend("pillow")
+    data = backend.encode(pixels, 75, optimize=True, progressive=True, subsampling="4:4:4", comment=b"hi")
+    assert Image.open(io.BytesIO(data)).info["comment"] == b"hi"
+    with pytest.raises(ValueError, match="does not accept"):
+        backend.encode(pixels, 75, sharpness=3)
+
+
+@pytest.mark.parametrize("bad", [0, 101, -1, 50.5, "75", True])
+def test_bad_quality(bad):
+    with pytest.raises(ValueError, match="quality"):
+        get_backend("pillow").encode(np.zeros((8, 8, 3), np.uint8), bad)
+
+
+def test_bad_pixels():
+    with pytest.raises(ValueError, match="uint8"):
+        get_backend("pillow").encode(np.zeros((8, 8, 3), np.float32), 75)
+    with pytest.raises(ValueError, match="shape"):
+        get_backend("pillow").encode(np.zeros((8, 8, 4), np.uint8), 75)
+
+
+def test_missing_optional_backend_names_the_extra(monkeypatch):
+    backend = backends()["mozjpeg"]
+    monkeypatch.setattr(type(backend), "available", lambda self: False)
+    with pytest.raises(ImportError, match=r"rdjpeg\[mozjpeg\]"):
+        backend.encode(np.zeros((8, 8, 3), np.uint8), 75)
+
+
+def test_jpegli_refuses_grayscale():
+    backend = get_backend("jpegli")
+    if not backend.available():
+        pytest.skip("jpegli backend not installed")
+    with pytest.raises(ValueError, match="RGB only"):
+        backend.encode(np.zeros((8, 8), np.uint8), 75)

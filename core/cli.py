@@ -92,6 +92,14 @@ def evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_rate(args: argparse.Namespace) -> int:
+    from .train.rate import train_rate as run
+
+    run(args.data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, hidden=args.hidden, seed=args.seed,
+        val_every=args.val_every, minutes=args.minutes)  # fmt: skip
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdjpeg", description="Rate-distortion-optimized preprocessing for JPEG.")
     parser.add_argument("--version", action="version", version=f"rdjpeg {__version__}")
@@ -112,6 +120,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="folder for results.json, results.md and rd_<metric>.png")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=evaluate)
+
+    train = commands.add_parser("train", help="train rdjpeg's networks").add_subparsers(dest="model", required=True)
+    p = train.add_parser("rate", help="train the rate network on real Pillow file sizes (resumable)")
+    p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
+    p.add_argument("--out", required=True, help="folder for checkpoint.pt, rate.safetensors and log.jsonl")
+    p.add_argument("--steps", type=int, default=3000)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--hidden", type=int, default=64)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--val-every", type=int, default=250)
+    p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
+    p.set_defaults(run=train_rate)
     return parser
 
 

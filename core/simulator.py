@@ -291,8 +291,8 @@ class JPEGSimulation:
         subsampling: the chroma subsampling used.
     """
 
-    decoded: Tensor
-    proxy: Tensor
+    decoded: Tensor | None
+    proxy: Tensor | None
     coefficients: list[Tensor]
     scaled: list[Tensor]
     tables: Tensor
@@ -369,6 +369,7 @@ def simulate_jpeg(
     rounding: str = "mask",
     tables: Tensor | None = None,
     relaxed: bool = False,
+    decode: bool = True,
 ) -> JPEGSimulation:
     """Simulate a libjpeg-turbo (Pillow) JPEG encode→decode and return the decoded image and coefficients.
 
@@ -382,6 +383,8 @@ def simulate_jpeg(
         relaxed: if True, the forward pass is the float pipeline with :func:`relaxed_rounding` instead of the real
             codec; for "ste", "cubic" and "noise" a smooth function whose exact derivative is the backward pass
             (for ``gradcheck`` and analysis; the coefficients are then floats).
+        decode: if False, stop after quantization (about half the work): ``decoded`` and ``proxy`` are None. Rate
+            models need only the coefficients.
 
     Returns:
         A :class:`JPEGSimulation`.
@@ -417,6 +420,7 @@ def simulate_jpeg(
     ycc_lin = kornia.color.rgb_to_ycbcr(x255 / 255) * 255 if C == 3 else x255
 
     coefficients, scaled, planes_exact, planes_lin = [], [], [], []
+    exact_forward = not relaxed and rounding != "noise"
     for ci in range(C):
         h, v = (1, 1) if ci == 0 else (hmax, vmax)
         bx, by = -(-W // (8 * h)), -(-H // (8 * v))  # width_in_blocks = ceil(W·h_c / (h_max·8)), etc.
@@ -429,27 +433,29 @@ def simulate_jpeg(
             blocks = blockify(plane) - 128
             fdct = fdct_islow(blocks)
             k_exact = quantize_exact(fdct, qtab)
-            rec = unblockify(idct_islow(k_exact, qtab))
         lin = _pad_replicate(ycc_lin[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
         lin = _pad_replicate(F.avg_pool2d(lin, (v, h)), by * 8, bx * 8)[:, 0]
         u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
         # Evaluate the surrogate at the real coefficients (in relaxed mode: at the smooth pipeline's).
         u = u_lin if relaxed else u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
         k_smooth = relaxed_rounding(u, rounding)
-        exact_forward = not relaxed and rounding != "noise"
         k = k_exact.to(dtype) + (k_smooth - k_smooth.detach()) if exact_forward else k_smooth
-        rec_lin = unblockify(dct.T @ (k_smooth * qtab) @ dct + 128)
+        coefficients.append(k)
+        scaled.append(u)
+        if not decode:
+            continue
         ch, cw = -(-H // v), -(-W // h)  # downsampled_height / downsampled_width
         with torch.no_grad():
-            rec = upsample_exact(rec[:, :ch, :cw], h, v, H, W)[:, :H, :W]
+            rec = unblockify(idct_islow(k_exact, qtab))
+            planes_exact.append(upsample_exact(rec[:, :ch, :cw], h, v, H, W)[:, :H, :W])
+        rec_lin = unblockify(dct.T @ (k_smooth * qtab) @ dct + 128)
         if (h, v) != (1, 1):
             rec_lin = rec_lin[:, None, :ch, :cw]
             rec_lin = F.interpolate(rec_lin, scale_factor=(v, h), mode="bilinear", align_corners=False)[:, 0]
-        coefficients.append(k)
-        scaled.append(u)
-        planes_exact.append(rec)
         planes_lin.append(rec_lin[:, :H, :W])
 
+    if not decode:
+        return JPEGSimulation(None, None, coefficients, scaled, tables, subsampling)
     with torch.no_grad():
         ycc_dec = torch.stack(planes_exact, 1)
         out_exact = ycbcr_to_rgb_exact(ycc_dec) if C == 3 else ycc_dec

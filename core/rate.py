@@ -1,0 +1,150 @@
+"""Rate estimation: predict the size of the real JPEG file from the simulator's quantized coefficients.
+
+The learned :class:`RateEstimator` is a per-block network. Huffman coding spends bits block by block: DC difference
+categories, zero runs, magnitude categories and end-of-block codes are all functions of one block's coefficients and
+of its left neighbour's DC. So a small MLP sees one 8×8 block at a time:
+
+* 64 features ``log2(1 + |k|)``, with the DC replaced by the DC difference to the left neighbour;
+* the image's mean feature vector per component, which is what the *optimized* Huffman tables depend on.
+
+It predicts the bits of that block, twice: with libjpeg's default Huffman tables and with ``optimize=True``. The
+blocks' bits are summed, plus a learned header size (markers, quantization and Huffman tables). Luminance and
+chrominance have their own networks, since they use different Huffman tables. Gradients reach the image through the
+simulator's surrogate (``rounding="mask"``: only coefficients that survive quantization carry rate gradient).
+
+Analytic baselines for comparison: :func:`nonzero_count` and :func:`rho_proxy` (w·Σ log2(1+|c/q|), the proxy of
+Google's sandwiched JPEG compression), each with a scale fitted by least squares.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+
+import torch
+from torch import Tensor, nn
+
+from .simulator import JPEGSimulation, simulate_jpeg
+
+HEADS = ("default", "optimize")
+
+
+def block_features(coefficients: Tensor) -> Tensor:
+    """(B, by, bx, 8, 8) quantized coefficients → (B, by·bx, 64) features ``log2(1 + |·|)``, DC as a difference."""
+    B, by, bx = coefficients.shape[:3]
+    k = coefficients.reshape(B, by, bx, 64)
+    dc = k[..., 0]
+    # libjpeg predicts each DC from the previous block in scan order; the left neighbour (the block above for the
+    # first column) is that block for 4:4:4 and a close stand-in in 4:2:0's MCU order.
+    left = torch.cat([torch.cat([torch.zeros_like(dc[:, :1, :1]), dc[:, :-1, :1]], 1), dc[..., :-1]], 2)
+    k = torch.cat([(dc - left)[..., None], k[..., 1:]], -1)
+    return torch.log2(1 + k.abs()).reshape(B, by * bx, 64)
+
+
+class _BlockNet(nn.Module):
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Linear(128, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, len(HEADS))
+        )
+
+    def forward(self, features: Tensor) -> Tensor:
+        """(B, N, 64) → (B, heads): summed bits over the N blocks."""
+        context = features.mean(1, keepdim=True).expand_as(features)
+        bits = nn.functional.softplus(self.net(torch.cat([features, context], -1)))
+        return bits.sum(1)
+
+
+class RateEstimator(nn.Module):
+    """Bits of the real file (Pillow/libjpeg-turbo) from quantized coefficients, for both Huffman modes.
+
+    Args:
+        hidden: width of the per-block MLPs.
+
+    Shape:
+        - Input: ``coefficients``, a list of (B, by, bx, 8, 8) tensors (Y[, Cb, Cr]) as from :func:`simulate_jpeg`.
+        - Output: (B, 2): bits with default Huffman tables and with ``optimize=True``.
+
+    Example:
+        >>> sim = simulate_jpeg(torch.rand(2, 3, 64, 64), quality=50)
+        >>> RateEstimator()(sim.coefficients).shape
+        torch.Size([2, 2])
+    """
+
+    def __init__(self, hidden: int = 64) -> None:
+        super().__init__()
+        self.luma = _BlockNet(hidden)
+        self.chroma = _BlockNet(hidden)
+        # header bits (markers, tables) for grayscale and colour files, per head, in kilobits
+        self.header = nn.Parameter(torch.tensor([[2.6, 2.0], [4.9, 3.0]]))
+        self.hidden = hidden
+
+    def forward(self, coefficients: list[Tensor]) -> Tensor:
+        bits = self.luma(block_features(coefficients[0]))
+        for c in coefficients[1:]:
+            bits = bits + self.chroma(block_features(c))
+        return bits + 1000 * self.header[int(len(coefficients) > 1)]
+
+
+def rate_weights_path() -> str:
+    return str(importlib.resources.files("rdjpeg") / "weights" / "rate.safetensors")
+
+
+_PRETRAINED: dict[str, RateEstimator] = {}
+
+
+def rate_estimator(pretrained: bool = True, path: str | None = None) -> RateEstimator:
+    """The rate network; ``pretrained`` loads the shipped weights (safetensors, no pickle), cached per path."""
+    if not pretrained:
+        return RateEstimator()
+    path = path or rate_weights_path()
+    if path not in _PRETRAINED:
+        from safetensors.torch import load_file
+
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"rate estimator weights not found at {path!r}")
+        state = load_file(path)
+        model = RateEstimator(hidden=state["luma.net.0.weight"].shape[0])
+        model.load_state_dict(state)
+        _PRETRAINED[path] = model.eval().requires_grad_(False)
+    return _PRETRAINED[path]
+
+
+def estimate_bits(
+    x: Tensor | JPEGSimulation,
+    quality: int | float | Tensor = 75,
+    subsampling: str | int = "4:2:0",
+    optimize: bool = False,
+    model: RateEstimator | None = None,
+) -> Tensor:
+    """Predicted size in bits of Pillow's JPEG of each image, differentiable with respect to the image.
+
+    Args:
+        x: (B, 3|1, H, W) images in [0, 1], or a :class:`JPEGSimulation` already computed for them.
+        quality: 1..100, scalar or per image (ignored when ``x`` is a simulation).
+        subsampling: "4:4:4", "4:2:2" or "4:2:0" (ignored when ``x`` is a simulation).
+        optimize: predict the size with optimized Huffman tables (Pillow's ``optimize=True``).
+        model: a rate network; default: the shipped one.
+
+    Returns:
+        (B,) bits.
+
+    Example:
+        >>> estimate_bits(torch.rand(2, 3, 64, 64), quality=torch.tensor([30, 90])).shape
+        torch.Size([2])
+    """
+    if not isinstance(optimize, bool):
+        raise ValueError(f"optimize must be True or False, got {optimize!r}")
+    sim = x if isinstance(x, JPEGSimulation) else simulate_jpeg(x, quality, subsampling, decode=False)
+    model = model or rate_estimator()
+    return model(sim.coefficients)[:, int(optimize)]
+
+
+def nonzero_count(sim: JPEGSimulation) -> Tensor:
+    """Number of nonzero quantized coefficients per image (B,) (not differentiable)."""
+    return sum((c != 0).flatten(1).sum(1) for c in sim.coefficients).to(sim.decoded.dtype)
+
+
+def rho_proxy(sim: JPEGSimulation) -> Tensor:
+    """Σ log2(1 + |c/q|) over all coefficients per image (B,), differentiable (unrounded coefficients)."""
+    return sum(torch.log2(1 + u.abs()).flatten(1).sum(1) for u in sim.scaled)

@@ -1,0 +1,1 @@
+"""Training: data sampling and the training loops for the rate network (and, later, the prefilter)."""

@@ -1,0 +1,129 @@
+"""Train the rate network on real Pillow file sizes: ``rdjpeg train rate``."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import time
+
+import numpy as np
+import torch
+from PIL import Image
+
+from ..rate import HEADS, RateEstimator
+from ..simulator import simulate_jpeg
+from .data import ImagePool
+
+MODES = (("4:2:0", 0.45), ("4:4:4", 0.25), ("4:2:2", 0.1), ("gray", 0.2))
+SIDES = (16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
+PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
+
+
+def real_bits(pixels: np.ndarray, quality: int, subsampling: str) -> tuple[int, int]:
+    """Bits of Pillow's file with default and with optimized Huffman tables."""
+    image = Image.fromarray(pixels)
+    sizes = []
+    for optimize in (False, True):
+        buf = io.BytesIO()
+        options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
+        image.save(buf, "JPEG", quality=quality, optimize=optimize, **options)
+        sizes.append(8 * buf.tell())
+    return sizes[0], sizes[1]
+
+
+def sample_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, side: int | None = None):
+    """(x (B, C, H, W) in [0, 1], quality (B,), subsampling, target bits (B, 2)) for a random configuration."""
+    mode = rng.choice([m for m, _ in MODES], p=[p for _, p in MODES])
+    side = side or int(rng.choice(SIDES))
+    h, w = side + int(rng.integers(0, 8)), side + int(rng.integers(0, 8))  # exercise partial blocks and MCUs
+    quality = np.clip(np.round(rng.uniform(-5, 105, batch)), 1, 100).astype(int)
+    crops = [ImagePool.crop(rng, images, h, w) for _ in range(batch)]
+    if mode == "gray":
+        crops = [np.asarray(Image.fromarray(c).convert("L")) for c in crops]
+    subsampling = "4:2:0" if mode == "gray" else mode
+    targets = torch.tensor([real_bits(c, int(q), subsampling) for c, q in zip(crops, quality, strict=True)])
+    x = torch.from_numpy(np.stack(crops)).float().div(255)
+    x = x[:, None] if mode == "gray" else x.permute(0, 3, 1, 2)
+    return x, torch.from_numpy(quality), subsampling, targets.double()
+
+
+def relative_errors(model: RateEstimator, batches: list) -> np.ndarray:
+    """|predicted / real − 1| for every sample and head: (N, 2)."""
+    errors = []
+    with torch.inference_mode():
+        for x, q, subsampling, target in batches:
+            pred = model(simulate_jpeg(x, q, subsampling, decode=False).coefficients).double()
+            errors.append((pred / target - 1).abs().numpy())
+    return np.concatenate(errors)
+
+
+def train_rate(
+    data: list[str],
+    out: str,
+    steps: int = 3000,
+    batch: int = 16,
+    lr: float = 3e-3,
+    hidden: int = 64,
+    seed: int = 0,
+    val_every: int = 250,
+    minutes: float | None = None,
+    log=print,
+) -> RateEstimator:
+    """Train (or resume) the rate network; writes ``out/checkpoint.pt``, ``out/rate.safetensors``, ``out/log.jsonl``."""
+    from safetensors.torch import save_file
+
+    os.makedirs(out, exist_ok=True)
+    pool = ImagePool(data)
+    val_rng = np.random.default_rng(12345)
+    val_batches = [sample_batch(val_rng, pool.val, 8) for _ in range(24)]
+    model = RateEstimator(hidden)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    warmup = max(1, steps // 50)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps))
+    )
+    step, best = 0, math.inf
+    checkpoint = os.path.join(out, "checkpoint.pt")
+    if os.path.isfile(checkpoint):
+        state = torch.load(checkpoint, weights_only=True)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, best = state["step"], state["best"]
+        log(f"resumed at step {step}")
+    rng = np.random.default_rng(seed + step)
+    start = time.time()
+    with open(os.path.join(out, "log.jsonl"), "a") as log_file:
+        while step < steps:
+            x, q, subsampling, target = sample_batch(rng, pool.train, batch)
+            with torch.no_grad():
+                coefficients = simulate_jpeg(x, q, subsampling, decode=False).coefficients
+            pred = model(coefficients).double()
+            loss = (pred.log() - target.log()).square().mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            step += 1
+            out_of_time = minutes is not None and time.time() - start > 60 * minutes
+            if step % val_every == 0 or step == steps or out_of_time:
+                err = relative_errors(model.eval(), val_batches)
+                model.train()
+                record = {"step": step, "loss": loss.item(), "seconds": round(time.time() - start),
+                          **{f"val_rel_err_{h}": float(err[:, i].mean()) for i, h in enumerate(HEADS)}}  # fmt: skip
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                log(record)
+                score = float(err.mean())
+                if score < best:
+                    best = score
+                    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
+                              os.path.join(out, "rate.safetensors"))  # fmt: skip
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                            "schedule": schedule.state_dict(), "step": step, "best": best}, checkpoint)  # fmt: skip
+            if out_of_time:
+                log(f"stopping after {minutes} minutes at step {step}; run again to resume")
+                break
+    return model

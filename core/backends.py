@@ -12,10 +12,11 @@ import functools
 import io
 import os
 import tempfile
+import threading
 
 import numpy as np
 import torch
-from PIL import Image
+from PIL import Image, ImageFile
 
 from .hookspecs import hookimpl
 from .simulator import resolve_subsampling
@@ -23,6 +24,34 @@ from .tables import quality_tables
 
 PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 _SUBSAMPLING_OF_LAYER = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}
+
+
+_MAXBLOCK_LOCK = threading.Lock()
+
+
+def pillow_jpeg_bytes(image: Image.Image, **options) -> bytes:
+    """``image.save(…, "JPEG", **options)`` into bytes, also for files larger than Pillow's output buffer.
+
+    With ``optimize`` or ``progressive`` libjpeg must write the whole file in one go, and Pillow sizes that buffer at
+    W·H bytes (2·W·H from quality 95). Highly textured images at high quality exceed it, and Pillow then fails with
+    "broken data stream" ("Suspension not allowed here"). We retry once with a buffer of 4 bytes per pixel plus
+    metadata. Raising ``ImageFile.MAXBLOCK`` only enlarges allocations, so concurrent saves are unaffected.
+    """
+    buf = io.BytesIO()
+    try:
+        image.save(buf, "JPEG", **options)
+    except OSError:
+        if not (options.get("optimize") or options.get("progressive")):
+            raise
+        with _MAXBLOCK_LOCK:
+            saved = ImageFile.MAXBLOCK
+            ImageFile.MAXBLOCK = max(saved, 4 * image.size[0] * image.size[1] + (1 << 20))
+            try:
+                buf = io.BytesIO()
+                image.save(buf, "JPEG", **options)
+            finally:
+                ImageFile.MAXBLOCK = saved
+    return buf.getvalue()
 
 
 def check_pixels(pixels: np.ndarray) -> np.ndarray:
@@ -107,9 +136,7 @@ class PillowBackend(Backend):
         pixels = check_pixels(pixels)
         if "subsampling" in options:
             options["subsampling"] = PILLOW_SUBSAMPLING[resolve_subsampling(options["subsampling"])]
-        buf = io.BytesIO()
-        Image.fromarray(pixels).save(buf, "JPEG", quality=check_quality(quality), **options)
-        return buf.getvalue()
+        return pillow_jpeg_bytes(Image.fromarray(pixels), quality=check_quality(quality), **options)
 
     def tables(self, quality: int, **options) -> np.ndarray:
         # libjpeg's IJG scaling is computed, not probed: the simulator's own tables.

@@ -71,7 +71,7 @@ class PSNR(Metric):
 
 
 class MSSSIM(Metric):
-    """MS-SSIM (pytorch-msssim). Scores are MS-SSIM in [0, 1]; BD-rate uses −10·log10(1 − MS-SSIM) in dB.
+    """MS-SSIM (pytorch-msssim), in [0, 1]. BD-rates interpolate the raw MS-SSIM (not dB), as the reference harness.
 
     Images whose short side is under 161 px get fewer scales (the standard weights, truncated and renormalized), and
     images under 11 px (one window) are edge-padded to 11, so that every image size has a value.
@@ -97,9 +97,6 @@ class MSSSIM(Metric):
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
         return self._ms_ssim(x, y)
-
-    def bd_value(self, score: float) -> float:
-        return -10 * torch.log10(torch.tensor(max(1 - score, 1e-12))).item()
 
 
 def _ms_ssim_fewer_scales(x: Tensor, y: Tensor, weights: tuple[float, ...]) -> Tensor:

@@ -67,3 +67,10 @@ def test_jpegli_refuses_grayscale():
         pytest.skip("jpegli backend not installed")
     with pytest.raises(ValueError, match="RGB only"):
         backend.encode(np.zeros((8, 8), np.uint8), 75)
+
+
+def test_files_larger_than_pillows_optimize_buffer():
+    """Pillow alone fails here ("broken data stream"): optimize=True on noise at q94 needs > W·H bytes."""
+    pixels = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
+    data = get_backend("pillow").encode(pixels, 94, optimize=True, subsampling="4:4:4")
+    assert len(data) > 200 * 200 and Image.open(io.BytesIO(data)).size == (200, 200)

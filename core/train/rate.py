@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -12,25 +11,21 @@ import numpy as np
 import torch
 from PIL import Image
 
+from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
 from ..rate import HEADS, RateEstimator
 from ..simulator import simulate_jpeg
 from .data import ImagePool
 
 MODES = (("4:2:0", 0.45), ("4:4:4", 0.25), ("4:2:2", 0.1), ("gray", 0.2))
 SIDES = (16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
-PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 
 
 def real_bits(pixels: np.ndarray, quality: int, subsampling: str) -> tuple[int, int]:
     """Bits of Pillow's file with default and with optimized Huffman tables."""
     image = Image.fromarray(pixels)
-    sizes = []
-    for optimize in (False, True):
-        buf = io.BytesIO()
-        options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
-        image.save(buf, "JPEG", quality=quality, optimize=optimize, **options)
-        sizes.append(8 * buf.tell())
-    return sizes[0], sizes[1]
+    options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
+    default, optimized = (pillow_jpeg_bytes(image, quality=quality, optimize=o, **options) for o in (False, True))
+    return 8 * len(default), 8 * len(optimized)
 
 
 def sample_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, side: int | None = None):
@@ -68,6 +63,7 @@ def train_rate(
     hidden: int = 64,
     seed: int = 0,
     val_every: int = 250,
+    val_batches: int = 24,
     minutes: float | None = None,
     log=print,
 ) -> RateEstimator:
@@ -77,7 +73,7 @@ def train_rate(
     os.makedirs(out, exist_ok=True)
     pool = ImagePool(data)
     val_rng = np.random.default_rng(12345)
-    val_batches = [sample_batch(val_rng, pool.val, 8) for _ in range(24)]
+    validation = [sample_batch(val_rng, pool.val, 8) for _ in range(val_batches)]
     model = RateEstimator(hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     warmup = max(1, steps // 50)
@@ -109,7 +105,7 @@ def train_rate(
             step += 1
             out_of_time = minutes is not None and time.time() - start > 60 * minutes
             if step % val_every == 0 or step == steps or out_of_time:
-                err = relative_errors(model.eval(), val_batches)
+                err = relative_errors(model.eval(), validation)
                 model.train()
                 record = {"step": step, "loss": loss.item(), "seconds": round(time.time() - start),
                           **{f"val_rel_err_{h}": float(err[:, i].mean()) for i, h in enumerate(HEADS)}}  # fmt: skip

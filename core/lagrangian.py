@@ -1,0 +1,93 @@
+"""λ(x): how many units of distortion one bit per pixel is worth for this image at this quality.
+
+The training loss is ``D(x, JPEG(P(x))) + λ(x)·R̂(P(x))``, with D in the metric's loss units (MSE of [0, 1] images,
+1 − MS-SSIM, LPIPS) and R̂ in bits per pixel. λ is the slope −dD/dR of the image's own real RD curve at the requested
+quality. At that slope the unedited image at quality q is already the best point of its curve. A prefilter
+therefore gains only by moving the curve itself, with fewer bits at equal distortion. It cannot gain by sliding
+along the curve, for instance blurring the image into what a lower quality would give. So the operating point stays
+at the requested quality.
+
+:func:`estimate_lambda` measures the slope with real encodes (Pillow) at q−10, q−5, q, q+5 and q+10, clamped to
+1..100. It fits the log-log line log D = a + e·log R through them (the smoothing) and returns λ = −e·D(q)/R(q).
+"""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+from .backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+from .plugins import get_metric
+from .simulator import _check_image, resolve_quality, resolve_subsampling
+
+METRIC_OF_LOSS = {"mse": "psnr"}  # "mse" names PSNR's loss form
+
+
+def _pixels(x: Tensor) -> np.ndarray:
+    a = (x.detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+def real_rd_points(x: Tensor, qualities: list[int], metric: str, subsampling: str = "4:2:0", optimize: bool = False):
+    """(bpp, distortion in loss units) of Pillow's real files of one (C, H, W) image at each quality."""
+    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    pixels = _pixels(x)
+    image = Image.fromarray(pixels)
+    options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
+    bpp, decoded = [], []
+    for q in qualities:
+        data = pillow_jpeg_bytes(image, quality=int(q), optimize=optimize, **options)
+        bpp.append(8 * len(data) / (pixels.shape[0] * pixels.shape[1]))
+        d = torch.from_numpy(np.asarray(Image.open(io.BytesIO(data))).copy()).float().div(255)
+        decoded.append(d[None] if d.dim() == 2 else d.permute(2, 0, 1))
+    reference = x.detach().float().cpu().expand(len(qualities), -1, -1, -1)
+    with torch.inference_mode():
+        distortion = m.loss(reference, torch.stack(decoded)).double().numpy()
+    return np.asarray(bpp), distortion
+
+
+def estimate_lambda(
+    x: Tensor,
+    quality: int | float | Tensor = 75,
+    metric: str = "mse",
+    subsampling: str | int = "4:2:0",
+    optimize: bool = False,
+    step: int = 5,
+) -> Tensor:
+    """Slope −dD/dR of each image's real JPEG RD curve at its quality, in the metric's loss units per bpp.
+
+    Args:
+        x: (B, 3|1, H, W) images in [0, 1].
+        quality: 1..100, scalar or per image.
+        metric: "mse" (or "psnr"), "msssim", "lpips", or any registered metric (its loss form is used).
+        subsampling: as for the encoder.
+        optimize: measure rates with optimized Huffman tables.
+        step: quality spacing of the five real encodes.
+
+    Returns:
+        (B,) λ ≥ 0 (float64 on the input's device).
+
+    Example:
+        >>> estimate_lambda(torch.rand(1, 3, 32, 32), quality=50, metric="mse").shape
+        torch.Size([1])
+    """
+    _check_image(x)
+    q = resolve_quality(quality, x.shape[0], torch.device("cpu"))
+    subsampling = resolve_subsampling(subsampling)
+    get_metric(METRIC_OF_LOSS.get(metric, metric))  # unknown metric → ValueError before any work
+    lambdas = []
+    for image, qi in zip(x, q.tolist(), strict=True):
+        qualities = sorted({min(100, max(1, qi + k * step)) for k in (-2, -1, 0, 1, 2)})
+        bpp, d = real_rd_points(image, qualities, metric, subsampling, optimize)
+        at = qualities.index(qi)
+        ok = (bpp > 0) & (d > 0)
+        if ok.sum() < 2 or d[at] <= 0:
+            lambdas.append(0.0)  # lossless-looking image: distortion cannot be traded for rate
+            continue
+        elasticity = np.polyfit(np.log(bpp[ok]), np.log(d[ok]), 1)[0]
+        lambdas.append(max(0.0, -elasticity * d[at] / bpp[at]))
+    return torch.tensor(lambdas, dtype=torch.float64, device=x.device)

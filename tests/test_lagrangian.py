@@ -1,0 +1,39 @@
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rdjpeg.lagrangian import estimate_lambda
+
+
+def natural(h, w, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    a = np.asarray(Image.fromarray(base).resize((w, h), Image.BICUBIC)).astype(int)
+    a = np.clip(a + rng.integers(-10, 11, a.shape), 0, 255).astype(np.uint8)
+    return torch.from_numpy(a).permute(2, 0, 1)[None].float() / 255
+
+
+@pytest.mark.parametrize("metric", ["mse", "msssim", "lpips"])
+def test_lambda_is_positive_and_falls_with_quality(metric):
+    x = natural(64, 64).expand(4, -1, -1, -1)
+    lam = estimate_lambda(x, torch.tensor([15, 35, 60, 85]), metric)
+    assert lam.shape == (4,) and (lam > 0).all()
+    assert (lam.diff() < 0).all()
+
+
+def test_lambda_matches_a_finite_difference_for_mse():
+    x = natural(64, 80, seed=3)
+    from rdjpeg.lagrangian import real_rd_points
+
+    bpp, d = real_rd_points(x[0], [45, 55], "mse")
+    slope = (d[0] - d[1]) / (bpp[1] - bpp[0])
+    assert estimate_lambda(x, 50, "mse").item() == pytest.approx(slope, rel=0.5)
+
+
+def test_lambda_grayscale_and_bad_arguments():
+    assert estimate_lambda(natural(32, 32).mean(1, keepdim=True), 50).shape == (1,)
+    with pytest.raises(ValueError, match="unknown metric"):
+        estimate_lambda(natural(16, 16), 50, "vmaf")
+    with pytest.raises(ValueError, match=r"1\.\.100"):
+        estimate_lambda(natural(16, 16), 101)

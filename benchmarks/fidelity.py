@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from rdjpeg.runtime import set_default_threads
 from rdjpeg.simulator import SUBSAMPLINGS, simulate_jpeg
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
@@ -115,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(glob.glob(args.images))
     if not paths:
         parser.error(f"no images match {args.images!r}")
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    set_default_threads()
     start = time.perf_counter()
     result = measure(paths, [int(q) for q in args.qualities.split(",")], args.subsamplings.split(","))
     result["seconds"] = round(time.perf_counter() - start, 1)

@@ -18,7 +18,6 @@ import argparse
 import glob
 import io
 import json
-import os
 import sys
 
 import numpy as np
@@ -26,6 +25,7 @@ import torch
 from PIL import Image
 
 from rdjpeg.rate import estimate_bits, nonzero_count, rho_proxy
+from rdjpeg.runtime import set_default_threads
 from rdjpeg.simulator import simulate_jpeg
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crops", default="128,256", help="crop sizes (4 random crops per image)")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    set_default_threads()
     paths = sorted(glob.glob(args.images))
     qualities = [int(q) for q in args.qualities.split(",")]
     results = {"whole images": measure(samples(paths, None, 1), qualities)}

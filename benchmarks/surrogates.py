@@ -34,6 +34,7 @@ import torch
 from PIL import Image
 
 from rdjpeg import simulator
+from rdjpeg.runtime import set_default_threads
 from rdjpeg.simulator import simulate_jpeg
 
 VARIANTS = [
@@ -113,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    set_default_threads()
     torch.manual_seed(0)
     paths = sorted(glob.glob(args.images))
     variants = args.variants.split(",")

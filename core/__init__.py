@@ -1,7 +1,20 @@
 """rdjpeg: learned rate-distortion-optimized preprocessing for standard JPEG encoders."""
 
+from .lagrangian import estimate_lambda, fast_lambda
+from .rate import RateEstimator, estimate_bits
 from .simulator import DiffJPEG, JPEGSimulation, diff_jpeg, simulate_jpeg
 from .tables import quality_tables
 
 __version__ = "0.1.0"
-__all__ = ["DiffJPEG", "JPEGSimulation", "__version__", "diff_jpeg", "quality_tables", "simulate_jpeg"]
+__all__ = [
+    "DiffJPEG",
+    "JPEGSimulation",
+    "RateEstimator",
+    "__version__",
+    "diff_jpeg",
+    "estimate_bits",
+    "estimate_lambda",
+    "fast_lambda",
+    "quality_tables",
+    "simulate_jpeg",
+]

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from . import __version__
+from .runtime import set_default_threads
 from .simulator import SUBSAMPLINGS, simulate_jpeg
 
 
@@ -138,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    set_default_threads()
     try:
         return args.run(args)
     except (OSError, ValueError, ImportError) as error:

@@ -91,3 +91,36 @@ def estimate_lambda(
         elasticity = np.polyfit(np.log(bpp[ok]), np.log(d[ok]), 1)[0]
         lambdas.append(max(0.0, -elasticity * d[at] / bpp[at]))
     return torch.tensor(lambdas, dtype=torch.float64, device=x.device)
+
+
+def lambda_features(
+    x: Tensor, quality: int | float | Tensor, metric: str = "mse", subsampling: str = "4:2:0"
+) -> Tensor:
+    """(B, 2): the metric's loss D(q) of the real (= simulated) decode and the rate network's bpp R(q)."""
+    from .rate import estimate_bits
+    from .simulator import simulate_jpeg
+
+    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    sim = simulate_jpeg(x, quality, subsampling)
+    d = m.loss(x, sim.decoded).double().clamp_min(1e-12)
+    r = estimate_bits(sim).double() / (x.shape[-1] * x.shape[-2])
+    return torch.stack([d, r], 1)
+
+
+# log λ = a + b·log D(q) + c·log R(q), fitted on training crops by benchmarks/lambda_fit.py (see BENCHMARKS.md).
+FAST_LAMBDA: dict[str, tuple[float, float, float]] = {}
+
+
+def fast_lambda(x: Tensor, quality: int | float | Tensor, metric: str = "mse", subsampling: str = "4:2:0") -> Tensor:
+    """Closed-form λ from the simulator's distortion and the rate network's bpp at ``quality``: no real encodes.
+
+    Validated against :func:`estimate_lambda` on Kodak (BENCHMARKS.md); use it where five real encodes per image
+    and step are too slow (LPIPS training batches).
+    """
+    name = "mse" if metric == "psnr" else metric
+    if name not in FAST_LAMBDA:
+        raise ValueError(f"no fast λ fit for metric {metric!r}; fitted: {sorted(FAST_LAMBDA)}")
+    a, b, c = FAST_LAMBDA[name]
+    with torch.no_grad():
+        d, r = lambda_features(x, quality, metric, subsampling).log().unbind(1)
+    return (a + b * d + c * r).exp()

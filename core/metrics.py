@@ -146,6 +146,12 @@ def load_lpips_state(path: str) -> dict[str, Tensor]:
 
 @functools.cache
 def _lpips_model(path: str, device: str):
+    # Built outside inference mode even when first called inside it: its parameters must stay usable by autograd.
+    with torch.inference_mode(False):
+        return _build_lpips(path, device)
+
+
+def _build_lpips(path: str, device: str):
     try:
         import lpips
     except ImportError as error:
@@ -182,8 +188,8 @@ class LPIPS(Metric):
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         _check_pair(x, y)
         model = _lpips_model(self.weights or lpips_weights_path(), str(x.device))
-        # AlexNet's strided layers need at least 16 px: tiny images are edge-padded.
-        x, y = _pad_to(_rgb(x), 16), _pad_to(_rgb(y), 16)
+        # AlexNet's stride-4 conv and two max-pools need at least 31 px: smaller images are edge-padded.
+        x, y = _pad_to(_rgb(x), 32), _pad_to(_rgb(y), 32)
         return model(x.float(), y.float(), normalize=True).flatten().to(x.dtype)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:

@@ -61,3 +61,20 @@ def test_lpips_missing_weights_file(monkeypatch, tmp_path):
 def test_metric_shape_mismatch():
     with pytest.raises(ValueError, match="one shape"):
         PSNR().loss(torch.rand(1, 3, 8, 8), torch.rand(1, 3, 8, 9))
+
+
+def test_lpips_first_used_in_inference_mode_still_differentiates():
+    from rdjpeg.metrics import _lpips_model
+
+    _lpips_model.cache_clear()
+    with torch.inference_mode():
+        LPIPS().score(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
+    y = torch.rand(1, 3, 16, 16, requires_grad=True)
+    LPIPS().loss(torch.rand(1, 3, 16, 16), y).sum().backward()
+    assert y.grad is not None
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 9), (16, 16), (31, 40)])
+def test_lpips_small_images(size):
+    x = torch.rand(1, 3, *size)
+    assert LPIPS().score(x, x).item() < 1e-6

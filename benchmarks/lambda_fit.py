@@ -19,6 +19,7 @@ import sys
 
 import numpy as np
 import torch
+from _common import spearman
 from PIL import Image
 
 from rdjpeg.lagrangian import estimate_lambda, lambda_features
@@ -26,11 +27,6 @@ from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.data import ImagePool
 
 METRICS = ("mse", "msssim", "lpips")
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def collect(images: list[torch.Tensor], qualities: list[int], metric: str) -> tuple[np.ndarray, np.ndarray]:

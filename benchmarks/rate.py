@@ -22,6 +22,7 @@ import sys
 
 import numpy as np
 import torch
+from _common import spearman
 from PIL import Image
 
 from rdjpeg.rate import estimate_bits, nonzero_count, rho_proxy
@@ -29,11 +30,6 @@ from rdjpeg.runtime import set_default_threads
 from rdjpeg.simulator import simulate_jpeg
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
-
-
-def spearman(a: np.ndarray, b: np.ndarray) -> float:
-    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
-    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def real_bits(pixels: np.ndarray, quality: int, optimize: bool) -> int:

@@ -9,6 +9,7 @@ tables). Every JPEG is decoded by Pillow for evaluation.
 from __future__ import annotations
 
 import functools
+import importlib.util
 import io
 import os
 import tempfile
@@ -76,20 +77,28 @@ class Backend:
 
     Attributes:
         name: registry name.
-        extra: the pip extra that installs it (``None`` when always available).
+        module: the optional module it needs (``None`` when always available).
+        extra: the pip extra that installs that module.
         options: the encoder options it accepts besides ``quality``.
     """
 
     name: str
+    module: str | None = None
     extra: str | None = None
     options: frozenset[str] = frozenset()
 
     def available(self) -> bool:
-        return True
+        return self.module is None or importlib.util.find_spec(self.module) is not None
 
     def require(self) -> None:
         if not self.available():
             raise ImportError(f"the {self.name!r} backend is not installed: pip install 'rdjpeg[{self.extra}]'")
+
+    def prepare(self, pixels: np.ndarray, options: dict) -> np.ndarray:
+        """Common checks before encoding: installed, options known, pixels valid."""
+        self.require()
+        self.check_options(options)
+        return check_pixels(pixels)
 
     def check_options(self, options: dict) -> None:
         unknown = set(options) - self.options
@@ -132,8 +141,7 @@ class PillowBackend(Backend):
     })  # fmt: skip
 
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
-        self.check_options(options)
-        pixels = check_pixels(pixels)
+        pixels = self.prepare(pixels, options)
         if "subsampling" in options:
             options["subsampling"] = PILLOW_SUBSAMPLING[resolve_subsampling(options["subsampling"])]
         return pillow_jpeg_bytes(Image.fromarray(pixels), quality=check_quality(quality), **options)
@@ -149,20 +157,11 @@ class MozJPEGBackend(Backend):
     mozjpeg's defaults are kept (its own quantization tables, 4:2:0); ``subsampling`` other than 4:2:0 is refused.
     """
 
-    name, extra = "mozjpeg", "mozjpeg"
+    name, module, extra = "mozjpeg", "jpeglib", "mozjpeg"
     options = frozenset({"subsampling", "optimize", "progressive"})
 
-    def available(self) -> bool:
-        try:
-            import jpeglib  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
-        self.require()
-        self.check_options(options)
-        pixels = check_pixels(pixels)
+        pixels = self.prepare(pixels, options)
         if resolve_subsampling(options.get("subsampling", "4:2:0")) != "4:2:0" and pixels.ndim == 3:
             raise ValueError("the 'mozjpeg' backend encodes 4:2:0 only")
         if options.get("optimize") is False or options.get("progressive") is False:
@@ -188,20 +187,11 @@ class JpegliBackend(Backend):
     (``mozjpeg-lossless-optimization``: optimized Huffman tables, progressive), which leaves the pixels unchanged.
     """
 
-    name, extra = "jpegli", "jpegli"
+    name, module, extra = "jpegli", "pyjpegli", "jpegli"
     options = frozenset({"subsampling", "optimize"})
 
-    def available(self) -> bool:
-        try:
-            import pyjpegli  # noqa: F401
-        except ImportError:
-            return False
-        return True
-
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
-        self.require()
-        self.check_options(options)
-        pixels = check_pixels(pixels)
+        pixels = self.prepare(pixels, options)
         if pixels.ndim == 2:
             raise ValueError("the 'jpegli' backend (pyjpegli) encodes RGB only")
         if "subsampling" in options and resolve_subsampling(options["subsampling"]) != "4:2:0":

@@ -142,7 +142,7 @@ def estimate_bits(
 
 def nonzero_count(sim: JPEGSimulation) -> Tensor:
     """Number of nonzero quantized coefficients per image (B,) (not differentiable)."""
-    return sum((c != 0).flatten(1).sum(1) for c in sim.coefficients).to(sim.decoded.dtype)
+    return sum((c != 0).flatten(1).sum(1) for c in sim.coefficients).to(sim.scaled[0].dtype)
 
 
 def rho_proxy(sim: JPEGSimulation) -> Tensor:

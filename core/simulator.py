@@ -169,8 +169,8 @@ def quantize_exact(scaled: Tensor, qtable: Tensor) -> Tensor:
     return torch.sign(scaled) * torch.div(scaled.abs() + (d >> 1), d, rounding_mode="floor")
 
 
-def upsample_exact(plane: Tensor, h: int, v: int, out_h: int, out_w: int) -> Tensor:
-    """``jdsample.c`` upsampling of a cropped (B, h_in, w_in) int64 plane to at least (out_h, out_w).
+def upsample_exact(plane: Tensor, h: int, v: int) -> Tensor:
+    """``jdsample.c`` upsampling of a (B, h_in, w_in) int64 plane cropped to its downsampled size, by (v, h).
 
     libjpeg-turbo uses the triangle ("fancy") filter when the downsampled width exceeds 2 samples, and plain
     replication otherwise; edges replicate the last real row and column.
@@ -447,7 +447,7 @@ def simulate_jpeg(
         ch, cw = -(-H // v), -(-W // h)  # downsampled_height / downsampled_width
         with torch.no_grad():
             rec = unblockify(idct_islow(k_exact, qtab))
-            planes_exact.append(upsample_exact(rec[:, :ch, :cw], h, v, H, W)[:, :H, :W])
+            planes_exact.append(upsample_exact(rec[:, :ch, :cw], h, v)[:, :H, :W])
         rec_lin = unblockify(dct.T @ (k_smooth * qtab) @ dct + 128)
         if (h, v) != (1, 1):
             rec_lin = rec_lin[:, None, :ch, :cw]

@@ -33,6 +33,9 @@ def test_shapes_and_gray():
     assert RateEstimator()(sim.coefficients).shape == (3, 2)
     assert estimate_bits(torch.rand(2, 1, 17, 9), 50).shape == (2,)
     assert rho_proxy(sim).shape == (3,) and nonzero_count(sim).shape == (3,)
+    encoder_only = simulate_jpeg(torch.rand(2, 3, 40, 24), 50, decode=False)
+    assert encoder_only.decoded is None and nonzero_count(encoder_only).shape == (2,)
+    assert estimate_bits(encoder_only).shape == (2,)
 
 
 def test_shipped_weights_load_without_pickle():

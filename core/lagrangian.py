@@ -107,8 +107,13 @@ def lambda_features(
     return torch.stack([d, r], 1)
 
 
-# log λ = a + b·log D(q) + c·log R(q), fitted on training crops by benchmarks/lambda_fit.py (see BENCHMARKS.md).
-FAST_LAMBDA: dict[str, tuple[float, float, float]] = {}
+# log λ = a + b·log D(q) + c·log R(q), fitted on 160 training crops (128²–256², q 10..90) by
+# benchmarks/lambda_fit.py on 2026-11-24; validation against estimate_lambda on Kodak in BENCHMARKS.md.
+FAST_LAMBDA: dict[str, tuple[float, float, float]] = {
+    "mse": (-0.7784, 0.8252, -0.9319),
+    "msssim": (0.0229, 0.8494, -1.3382),
+    "lpips": (0.2363, 0.8361, -1.1729),
+}
 
 
 def fast_lambda(x: Tensor, quality: int | float | Tensor, metric: str = "mse", subsampling: str = "4:2:0") -> Tensor:

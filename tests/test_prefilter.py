@@ -1,0 +1,52 @@
+import pytest
+import torch
+
+from rdjpeg.prefilter import Prefilter
+
+
+def trained_like(seed: int = 0) -> Prefilter:
+    """A prefilter whose identity initialization is perturbed, as training would."""
+    torch.manual_seed(seed)
+    p = Prefilter()
+    with torch.no_grad():
+        for param in p.parameters():
+            param.add_(0.02 * torch.randn_like(param))
+    return p.eval()
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 9), (17, 13), (64, 48)])
+def test_identity_at_initialization_any_size(size):
+    x = torch.rand(2, 3, *size)
+    assert torch.equal(Prefilter()(x, torch.tensor([10, 90])), x)
+
+
+def test_grayscale_and_quality_conditioning():
+    p = trained_like()
+    x = torch.rand(1, 1, 20, 24)
+    assert p(x, 50).shape == (1, 1, 20, 24)
+    y = torch.rand(2, 3, 32, 32)
+    out = p(torch.cat([y[:1], y[:1]]), torch.tensor([10, 90]))
+    assert not torch.allclose(out[0], out[1])  # the quality changes the edit
+    assert out.min() >= 0 and out.max() <= 1
+
+
+def test_tiled_equals_untiled():
+    p = trained_like(1)
+    x = torch.rand(1, 3, 150, 203)
+    with torch.inference_mode():
+        whole, tiled = p(x, 60), p.forward_tiled(x, 60, tile=64)
+    assert torch.allclose(whole, tiled, atol=1e-5)
+
+
+def test_gradients_flow():
+    p = trained_like()
+    x = torch.rand(1, 3, 16, 16, requires_grad=True)
+    p(x, 50).sum().backward()
+    assert torch.isfinite(x.grad).all() and all(q.grad is not None for q in p.parameters())
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [({"quality": 0}, r"1\.\.100"), ({"tile": 30}, "multiple of 4")])
+def test_bad_arguments(kwargs, message):
+    p = Prefilter()
+    with pytest.raises(ValueError, match=message):
+        p.forward_tiled(torch.rand(1, 3, 8, 8), **{"quality": 50, "tile": 64, **kwargs})

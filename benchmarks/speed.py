@@ -60,9 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(run_one(**json.loads(args.child))))
         return 0
-    print(
-        "| channels × blocks, scale | parameters | memory format | 768×512 median | throughput | 24 MP tiled | peak RSS |"
-    )
+    print("| channels × blocks, scale | parameters | format | 768×512 median | throughput | 24 MP tiled | peak RSS |")
     print("|---|---|---|---|---|---|---|")
     for channels, blocks, scale in CONFIGS:
         for channels_last in (True,):  # NCHW measured 1.2–1.7× slower (BENCHMARKS.md)

@@ -1,6 +1,8 @@
 """rdjpeg: learned rate-distortion-optimized preprocessing for standard JPEG encoders."""
 
+from .codec import encode
 from .lagrangian import estimate_lambda, fast_lambda
+from .prefilter import Prefilter
 from .rate import RateEstimator, estimate_bits
 from .simulator import DiffJPEG, JPEGSimulation, diff_jpeg, simulate_jpeg
 from .tables import quality_tables
@@ -9,9 +11,11 @@ __version__ = "0.1.0"
 __all__ = [
     "DiffJPEG",
     "JPEGSimulation",
+    "Prefilter",
     "RateEstimator",
     "__version__",
     "diff_jpeg",
+    "encode",
     "estimate_bits",
     "estimate_lambda",
     "fast_lambda",

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .codec import image_to_tensor
 from .plugins import backends, get_backend, get_metric, metrics
 
 Encoder = Callable[[np.ndarray, int], bytes]
@@ -34,6 +35,17 @@ _CODEC_FACTORIES: dict[str, Callable[[dict], Encoder]] = {}
 def register_codec(name: str, factory: Callable[[dict], Encoder]) -> None:
     """Make ``name[:options]`` usable in :func:`evaluate`; ``factory(options)`` returns ``encode(pixels, q)``."""
     _CODEC_FACTORIES[name] = factory
+
+
+def _rdjpeg_codec(options: dict) -> Encoder:
+    """``rdjpeg[:metric=…+effort=…+backend=…+<jpeg options>]``: rdjpeg.encode as an evaluation codec."""
+    from .codec import encode
+
+    settings = {"metric": "mse", "effort": 0, "backend": "pillow", **options}
+    return lambda pixels, quality: encode(pixels, quality, **settings)
+
+
+register_codec("rdjpeg", _rdjpeg_codec)
 
 
 def _parse_value(text: str):
@@ -79,11 +91,6 @@ class Codec:
         return lambda pixels, quality: backend.encode(pixels, quality, **self.options)
 
 
-def _to_tensor(a: np.ndarray) -> torch.Tensor:
-    t = torch.from_numpy(np.array(a, dtype=np.float32)).div(255)
-    return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
-
-
 def load_image(path: str) -> np.ndarray:
     """8-bit RGB (or L for grayscale files) pixels."""
     with Image.open(path) as image:
@@ -93,7 +100,7 @@ def load_image(path: str) -> np.ndarray:
 def evaluate_image(path: str, codecs: Sequence[str], qualities: Sequence[int], metric_names: Sequence[str]) -> list:
     """All records of one image: one per codec and quality."""
     pixels = load_image(path)
-    x = _to_tensor(pixels)
+    x = image_to_tensor(pixels)
     chosen = [get_metric(m) for m in metric_names]
     records = []
     for spec in codecs:
@@ -103,7 +110,7 @@ def evaluate_image(path: str, codecs: Sequence[str], qualities: Sequence[int], m
             data = encode(pixels, q)
             decoded = np.asarray(Image.open(io.BytesIO(data)).convert("L" if pixels.ndim == 2 else "RGB"))
             with torch.inference_mode():
-                y = _to_tensor(decoded)
+                y = image_to_tensor(decoded)
                 scores = {m.name: float(m.score(x, y)[0]) for m in chosen}
             records.append({
                 "image": os.path.basename(path), "codec": codec.label, "quality": int(q), "bytes": len(data),

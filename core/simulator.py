@@ -417,7 +417,7 @@ def simulate_jpeg(
     with torch.no_grad():
         rgb_exact = x255.round().to(torch.int64)
         ycc_exact = rgb_to_ycbcr_exact(rgb_exact) if C == 3 else rgb_exact
-    ycc_lin = kornia.color.rgb_to_ycbcr(x255 / 255) * 255 if C == 3 else x255
+    ycc_lin = kornia.color.rgb_to_ycbcr(x) * 255 if C == 3 else x255
 
     coefficients, scaled, planes_exact, planes_lin = [], [], [], []
     exact_forward = not relaxed and rounding != "noise"

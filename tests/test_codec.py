@@ -1,0 +1,84 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import rdjpeg
+from rdjpeg.lagrangian import estimate_lambda
+
+
+def photo(h=64, w=80, seed=0):
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h // 8 + 1, w // 8 + 1, 3), dtype=np.uint8)
+    a = np.asarray(Image.fromarray(base).resize((w, h), Image.BICUBIC)).astype(int)
+    return np.clip(a + rng.integers(-12, 13, a.shape), 0, 255).astype(np.uint8)
+
+
+def real_cost(a, data, quality):
+    x = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
+    d = np.asarray(Image.open(io.BytesIO(data)))
+    y = torch.from_numpy(d.copy()).permute(2, 0, 1)[None].float() / 255
+    lam = estimate_lambda(x, quality, "mse").item()
+    return (x - y).square().mean().item() + lam * 8 * len(data) / (a.shape[0] * a.shape[1])
+
+
+def test_effort_zero_is_the_backend():
+    a = photo()
+    buf = io.BytesIO()
+    Image.fromarray(a).save(buf, "JPEG", quality=60)
+    assert rdjpeg.encode(a, 60) == buf.getvalue()
+
+
+def test_refinement_never_loses_and_reports_progress():
+    a = photo(seed=1)
+    steps = []
+    data = rdjpeg.encode(a, 50, effort=10, check_every=5, callback=steps.append)
+    assert [s["step"] for s in steps] == [5, 10]
+    assert real_cost(a, data, 50) <= real_cost(a, rdjpeg.encode(a, 50), 50) + 1e-12
+    assert np.asarray(Image.open(io.BytesIO(data))).shape == a.shape
+
+
+def test_identical_input_gives_identical_bytes():
+    a = photo(seed=2)
+    assert rdjpeg.encode(a, 40, effort=5) == rdjpeg.encode(a, 40, effort=5)
+
+
+def test_inputs_pil_gray_and_tensor():
+    a = photo(seed=3)
+    assert rdjpeg.encode(Image.fromarray(a), 50)[:2] == b"\xff\xd8"
+    gray = rdjpeg.encode(Image.fromarray(a).convert("L"), 50, effort=2, check_every=1)
+    assert Image.open(io.BytesIO(gray)).mode == "L"
+    assert rdjpeg.encode(torch.rand(3, 16, 16), 50)[:2] == b"\xff\xd8"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"),
+    [
+        ({"effort": -1}, ValueError, "effort"),
+        ({"quality": 0}, ValueError, "quality"),
+        ({"metric": "vmaf"}, ValueError, "unknown metric"),
+        ({"backend": "webp"}, ValueError, "unknown backend"),
+        ({"sharpness": 2}, ValueError, "does not accept"),
+    ],
+)
+def test_bad_arguments(kwargs, error, message):
+    with pytest.raises(error, match=message):
+        rdjpeg.encode(photo(), **{"quality": 50, "effort": 1, **kwargs})
+
+
+def test_bad_images():
+    with pytest.raises(ValueError, match="mode"):
+        rdjpeg.encode(Image.new("RGBA", (8, 8)), 50)
+    with pytest.raises(ValueError, match="uint8"):
+        rdjpeg.encode(np.zeros((8, 8, 3), np.float32), 50)
+    with pytest.raises(ValueError, match="cannot encode"):
+        rdjpeg.encode("image.png", 50)
+
+
+def test_rdjpeg_codec_in_evaluate(small_images):
+    from rdjpeg.evaluate import evaluate
+
+    result = evaluate(small_images, ["pillow", "rdjpeg:effort=4+metric=mse"], [40, 70], ["psnr"], progress=False)
+    assert len(result["records"]) == 2 * 2 * 2

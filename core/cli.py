@@ -63,6 +63,39 @@ def simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def compress(args: argparse.Namespace) -> int:
+    """Compress each input to an RD-optimized JPEG; files are written atomically and never overwritten silently."""
+    import time
+
+    from .codec import encode
+
+    many = len(args.inputs) > 1 or os.path.isdir(args.output)
+    if many and not os.path.isdir(args.output):
+        print(f"rdjpeg: error: with several inputs, -o must be an existing folder: {args.output}", file=sys.stderr)
+        return 2
+    failures = 0
+    for path in args.inputs:
+        name = os.path.splitext(os.path.basename(path))[0] + ".jpg"
+        target = os.path.join(args.output, name) if many else args.output
+        if os.path.exists(target) and not args.overwrite:
+            print(f"rdjpeg: skipped {path}: {target} exists (use --overwrite)", file=sys.stderr)
+            failures += 1
+            continue
+        start = time.perf_counter()
+        try:
+            with Image.open(path) as image:
+                image = image.convert("L" if image.mode in ("L", "1", "I;16", "I", "F") else "RGB")
+            data = encode(image, args.quality, args.metric, args.backend, args.effort)
+            _write_atomically(target, data)
+        except (OSError, ValueError, ImportError) as error:
+            print(f"rdjpeg: error: {path}: {error}", file=sys.stderr)
+            failures += 1
+            continue
+        bpp = 8 * len(data) / (image.width * image.height)
+        print(f"{path} -> {target}: {len(data)} bytes, {bpp:.3f} bpp, {time.perf_counter() - start:.1f} s")
+    return 1 if failures else 0
+
+
 def _csv(kind: type = str):
     def parse(text: str) -> list:
         try:
@@ -105,6 +138,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdjpeg", description="Rate-distortion-optimized preprocessing for JPEG.")
     parser.add_argument("--version", action="version", version=f"rdjpeg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    p = commands.add_parser("compress", help="compress images to RD-optimized standard JPEGs")
+    p.add_argument("inputs", nargs="+", help="image files Pillow can read")
+    p.add_argument("-o", "--output", required=True, help="output file, or a folder for several inputs")
+    p.add_argument("-q", "--quality", type=int, default=75, choices=range(1, 101), metavar="1..100")
+    p.add_argument("--metric", default="mse", help="what to optimize for: mse, msssim, lpips")
+    p.add_argument("--effort", type=int, default=0, help="per-image optimization steps (0: none)")
+    p.add_argument("--backend", default="pillow", help="JPEG encoder: pillow, mozjpeg, jpegli")
+    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p.set_defaults(run=compress)
+
     p = commands.add_parser("simulate", help="simulate a JPEG encode→decode and compare it with the real codec")
     p.add_argument("input", help="an image file Pillow can read")
     p.add_argument("-q", "--quality", type=int, default=75, choices=range(1, 101), metavar="1..100")

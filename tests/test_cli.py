@@ -35,3 +35,24 @@ def test_version(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])
     assert "rdjpeg" in capsys.readouterr().out
+
+
+def test_compress_one_file_and_refuse_to_overwrite(image_path, tmp_path, capsys):
+    out = tmp_path / "out.jpg"
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "50", "--effort", "2"]) == 0
+    first = out.read_bytes()
+    assert Image.open(out).format == "JPEG"
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "20"]) == 1
+    assert out.read_bytes() == first and "exists" in capsys.readouterr().err
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "20", "--overwrite"]) == 0
+    assert out.read_bytes() != first
+
+
+def test_compress_many_into_a_folder_and_failures(image_path, tmp_path):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    assert main(["compress", str(image_path), str(broken), "-o", str(folder)]) == 1
+    assert sorted(p.name for p in folder.iterdir()) == ["in.jpg"]  # nothing partial for the broken input
+    assert main(["compress", str(image_path), str(broken), "-o", str(tmp_path / "missing")]) == 2

@@ -14,6 +14,7 @@ import torch
 from PIL import Image
 
 from . import __version__
+from .codec import encode, image_to_tensor, open_image
 from .runtime import set_default_threads
 from .simulator import SUBSAMPLINGS, simulate_jpeg
 
@@ -38,11 +39,9 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 def simulate(args: argparse.Namespace) -> int:
     """Run the simulator on one image, compare with Pillow's real codec, optionally save the simulated decode."""
-    image = Image.open(args.input)
-    image = image.convert("L" if image.mode in ("L", "I;16", "I", "F", "1") else "RGB")
+    image = open_image(args.input)
     a = np.asarray(image)
-    x = torch.from_numpy(a.copy()).float().div(255)
-    x = x[None, None] if a.ndim == 2 else x.permute(2, 0, 1)[None]
+    x = image_to_tensor(a)
     with torch.inference_mode():
         sim = simulate_jpeg(x, args.quality, args.subsampling)
     out = (sim.decoded[0] * 255).round().to(torch.uint8).numpy()
@@ -67,8 +66,6 @@ def compress(args: argparse.Namespace) -> int:
     """Compress each input to an RD-optimized JPEG; files are written atomically and never overwritten silently."""
     import time
 
-    from .codec import encode
-
     many = len(args.inputs) > 1 or os.path.isdir(args.output)
     if many and not os.path.isdir(args.output):
         print(f"rdjpeg: error: with several inputs, -o must be an existing folder: {args.output}", file=sys.stderr)
@@ -83,8 +80,7 @@ def compress(args: argparse.Namespace) -> int:
             continue
         start = time.perf_counter()
         try:
-            with Image.open(path) as image:
-                image = image.convert("L" if image.mode in ("L", "1", "I;16", "I", "F") else "RGB")
+            image = open_image(path)
             data = encode(image, args.quality, args.metric, args.backend, args.effort)
             _write_atomically(target, data)
         except (OSError, ValueError, ImportError) as error:

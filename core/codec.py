@@ -32,6 +32,15 @@ from .simulator import simulate_jpeg
 Progress = Callable[[dict], None]
 
 
+GRAY_MODES = ("L", "1", "I;16", "I", "F")
+
+
+def open_image(path: str) -> Image.Image:
+    """Read an image file as 8-bit RGB, or L for grayscale modes (what a JPEG can hold)."""
+    with Image.open(path) as image:
+        return image.convert("L" if image.mode in GRAY_MODES else "RGB")
+
+
 def image_to_tensor(image) -> Tensor:
     """PIL image, uint8 array (H, W[, 3]) or float tensor in [0, 1] ((C, H, W) or (1, C, H, W)) → (1, C, H, W)."""
     if isinstance(image, Image.Image):

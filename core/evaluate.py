@@ -25,7 +25,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .codec import image_to_tensor
+from .codec import image_to_tensor, open_image
 from .plugins import backends, get_backend, get_metric, metrics
 
 Encoder = Callable[[np.ndarray, int], bytes]
@@ -91,15 +91,9 @@ class Codec:
         return lambda pixels, quality: backend.encode(pixels, quality, **self.options)
 
 
-def load_image(path: str) -> np.ndarray:
-    """8-bit RGB (or L for grayscale files) pixels."""
-    with Image.open(path) as image:
-        return np.asarray(image.convert("L" if image.mode in ("L", "1", "I;16", "I") else "RGB"))
-
-
 def evaluate_image(path: str, codecs: Sequence[str], qualities: Sequence[int], metric_names: Sequence[str]) -> list:
     """All records of one image: one per codec and quality."""
-    pixels = load_image(path)
+    pixels = np.asarray(open_image(path))
     x = image_to_tensor(pixels)
     chosen = [get_metric(m) for m in metric_names]
     records = []

@@ -26,11 +26,11 @@ import numpy as np
 import torch
 from PIL import Image
 
+from rdjpeg.backends import PILLOW_SUBSAMPLING
 from rdjpeg.runtime import set_default_threads
 from rdjpeg.simulator import SUBSAMPLINGS, simulate_jpeg
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
-PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 
 
 def psnr_from_mse(mse: float) -> float:

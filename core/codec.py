@@ -60,8 +60,9 @@ def image_to_tensor(image) -> Tensor:
     raise ValueError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
 
 
-def _pixels(x: Tensor) -> np.ndarray:
-    a = (x[0] * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+def tensor_to_pixels(x: Tensor) -> np.ndarray:
+    """(1, C, H, W) image in [0, 1] → uint8 (H, W) or (H, W, 3), rounded as an 8-bit encoder receives it."""
+    a = (x[0].detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
     return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
@@ -106,7 +107,7 @@ def encode(
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
 
     def write(candidate: Tensor) -> bytes:
-        return encoder.encode(_pixels(candidate), quality, **jpeg_options)
+        return encoder.encode(tensor_to_pixels(candidate), quality, **jpeg_options)
 
     def measure(candidate: Tensor) -> tuple[float, float, bytes]:
         """(real distortion, real bpp, bytes) of the backend's file."""

@@ -27,15 +27,12 @@ from .simulator import _check_image, resolve_quality, resolve_subsampling
 METRIC_OF_LOSS = {"mse": "psnr"}  # "mse" names PSNR's loss form
 
 
-def _pixels(x: Tensor) -> np.ndarray:
-    a = (x.detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
-    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
-
-
 def real_rd_points(x: Tensor, qualities: list[int], metric: str, subsampling: str = "4:2:0", optimize: bool = False):
     """(bpp, distortion in loss units) of Pillow's real files of one (C, H, W) image at each quality."""
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
-    pixels = _pixels(x)
+    from .codec import tensor_to_pixels  # codec imports this module
+
+    pixels = tensor_to_pixels(x[None])
     image = Image.fromarray(pixels)
     options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
     bpp, decoded = [], []

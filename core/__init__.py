@@ -2,7 +2,7 @@
 
 from .codec import encode
 from .lagrangian import estimate_lambda, fast_lambda
-from .prefilter import Prefilter
+from .prefilter import Prefilter, prefilter
 from .rate import RateEstimator, estimate_bits
 from .simulator import DiffJPEG, JPEGSimulation, diff_jpeg, simulate_jpeg
 from .tables import quality_tables
@@ -20,5 +20,6 @@ __all__ = [
     "estimate_lambda",
     "fast_lambda",
     "quality_tables",
+    "prefilter",
     "simulate_jpeg",
 ]

@@ -5,16 +5,15 @@ from __future__ import annotations
 import argparse
 import io
 import math
-import os
 import sys
-import tempfile
 
 import numpy as np
 import torch
 from PIL import Image
 
 from . import __version__
-from .codec import encode, image_to_tensor, open_image
+from .codec import image_to_tensor, open_image
+from .files import write_atomically
 from .runtime import set_default_threads
 from .simulator import SUBSAMPLINGS, simulate_jpeg
 
@@ -22,19 +21,6 @@ from .simulator import SUBSAMPLINGS, simulate_jpeg
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
-
-
-def _write_atomically(path: str, data: bytes) -> None:
-    """Write to a temporary file beside ``path`` and rename: a failure never leaves a partial file."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".rdjpeg-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
 
 def simulate(args: argparse.Namespace) -> int:
@@ -57,39 +43,30 @@ def simulate(args: argparse.Namespace) -> int:
     if args.output:
         png = io.BytesIO()
         Image.fromarray(out).save(png, "PNG")
-        _write_atomically(args.output, png.getvalue())
+        write_atomically(args.output, png.getvalue())
         print(f"  wrote {args.output}")
     return 0
 
 
 def compress(args: argparse.Namespace) -> int:
-    """Compress each input to an RD-optimized JPEG; files are written atomically and never overwritten silently."""
-    import time
+    """Compress inputs to RD-optimized JPEGs; exit 0 if all were written (or skipped), 1 if any failed."""
+    from .compress import plan_jobs, run_jobs
 
-    many = len(args.inputs) > 1 or os.path.isdir(args.output)
-    if many and not os.path.isdir(args.output):
-        print(f"rdjpeg: error: with several inputs, -o must be an existing folder: {args.output}", file=sys.stderr)
+    try:
+        jobs = plan_jobs(args.inputs, args.output)
+    except ValueError as error:
+        print(f"rdjpeg: error: {error}", file=sys.stderr)
         return 2
-    failures = 0
-    for path in args.inputs:
-        name = os.path.splitext(os.path.basename(path))[0] + ".jpg"
-        target = os.path.join(args.output, name) if many else args.output
-        if os.path.exists(target) and not args.overwrite:
-            print(f"rdjpeg: skipped {path}: {target} exists (use --overwrite)", file=sys.stderr)
-            failures += 1
-            continue
-        start = time.perf_counter()
-        try:
-            image = open_image(path)
-            data = encode(image, args.quality, args.metric, args.backend, args.effort)
-            _write_atomically(target, data)
-        except (OSError, ValueError, ImportError) as error:
-            print(f"rdjpeg: error: {path}: {error}", file=sys.stderr)
-            failures += 1
-            continue
-        bpp = 8 * len(data) / (image.width * image.height)
-        print(f"{path} -> {target}: {len(data)} bytes, {bpp:.3f} bpp, {time.perf_counter() - start:.1f} s")
-    return 1 if failures else 0
+    options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes,
+               "keep_metadata": not args.strip, **({"prefilter": None} if args.no_prefilter else {})}  # fmt: skip
+    options.update({k: v for k, v in (("subsampling", args.subsampling), ("optimize", args.optimize or None),
+                                      ("progressive", args.progressive or None)) if v is not None})  # fmt: skip
+    existing = "overwrite" if args.overwrite else args.existing
+    progress = not args.quiet and sys.stderr.isatty()
+    counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress)
+    if len(jobs) > 1 or counts["failed"]:
+        print(f"{counts['ok']} written, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
+    return 1 if counts["failed"] else 0
 
 
 def _csv(kind: type = str):
@@ -130,18 +107,52 @@ def train_rate(args: argparse.Namespace) -> int:
     return 0
 
 
+def train_prefilter(args: argparse.Namespace) -> int:
+    from .train.prefilter import PrefilterConfig
+    from .train.prefilter import train_prefilter as run
+
+    fields = PrefilterConfig.__dataclass_fields__
+    cfg = PrefilterConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
+    run(args.data, args.out, cfg, minutes=args.minutes)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdjpeg", description="Rate-distortion-optimized preprocessing for JPEG.")
     parser.add_argument("--version", action="version", version=f"rdjpeg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    p = commands.add_parser("compress", help="compress images to RD-optimized standard JPEGs")
-    p.add_argument("inputs", nargs="+", help="image files Pillow can read")
-    p.add_argument("-o", "--output", required=True, help="output file, or a folder for several inputs")
-    p.add_argument("-q", "--quality", type=int, default=75, choices=range(1, 101), metavar="1..100")
-    p.add_argument("--metric", default="mse", help="what to optimize for: mse, msssim, lpips")
-    p.add_argument("--effort", type=int, default=0, help="per-image optimization steps (0: none)")
-    p.add_argument("--backend", default="pillow", help="JPEG encoder: pillow, mozjpeg, jpegli")
-    p.add_argument("--overwrite", action="store_true", help="replace existing output files")
+    p = commands.add_parser(
+        "compress", help="compress images to RD-optimized standard JPEGs",
+        description="Compress images to standard JPEGs with rdjpeg's prefilter. Inputs are files, globs (quote "
+        "them; ** recurses) or folders (their whole tree, mirrored under -o). Outputs are written atomically. "
+        "Exit status: 0 all written or skipped, 1 some failed, 2 usage error.",
+    )  # fmt: skip
+    p.add_argument("inputs", nargs="+", help="image files, globs or folders")
+    p.add_argument("-o", "--output", required=True,
+                   help="output file for one input file; otherwise a folder (created if missing)")  # fmt: skip
+    p.add_argument(
+        "-q",
+        "--quality",
+        type=int,
+        choices=range(1, 101),
+        metavar="1..100",
+        help="JPEG quality (default 75; with --max-bytes the highest quality tried, default 100)",
+    )
+    p.add_argument("--metric", default="mse", help="what to optimize for: mse (default), msssim, lpips")
+    p.add_argument("--effort", type=int, default=0, help="per-image optimization steps (0: none; 30–100: slower, "
+                   "smaller files)")  # fmt: skip
+    p.add_argument("--backend", default="pillow", help="JPEG encoder: pillow (default), mozjpeg, jpegli")
+    p.add_argument("--max-bytes", type=int, help="target size: the highest quality whose file fits")
+    p.add_argument("--subsampling", choices=list(SUBSAMPLINGS), help="chroma subsampling (default 4:2:0)")
+    p.add_argument("--optimize", action="store_true", help="optimized Huffman tables")
+    p.add_argument("--progressive", action="store_true", help="progressive JPEG")
+    p.add_argument("--no-prefilter", action="store_true", help="plain JPEG (for comparisons)")
+    p.add_argument("--strip", action="store_true", help="drop EXIF and ICC profile (kept by default)")
+    p.add_argument("--existing", choices=["error", "skip", "overwrite"], default="error",
+                   help="what to do when an output exists (default: error, exit 1)")  # fmt: skip
+    p.add_argument("--overwrite", action="store_true", help="same as --existing overwrite")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar or per-file lines")
     p.set_defaults(run=compress)
 
     p = commands.add_parser("simulate", help="simulate a JPEG encode→decode and compare it with the real codec")
@@ -173,6 +184,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
     p.set_defaults(run=train_rate)
+
+    p = train.add_parser("prefilter", help="train the prefilter on D + λ(x)·R̂ through the simulator (resumable; "
+                         "works under torchrun for DDP)")  # fmt: skip
+    p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
+    p.add_argument("--out", required=True, help="folder for checkpoint.pt, prefilter.safetensors, log.jsonl")
+    p.add_argument("--metric", default="mse", help="mse, msssim, lpips or a registered metric")
+    p.add_argument("--steps", type=int)
+    p.add_argument("--batch", type=int)
+    p.add_argument("--crop", type=int, help="training crop side in pixels")
+    p.add_argument("--lr", type=float)
+    p.add_argument("--channels", type=int)
+    p.add_argument("--blocks", type=int)
+    p.add_argument("--quality-min", type=int)
+    p.add_argument("--quality-max", type=int)
+    p.add_argument(
+        "--lambda",
+        dest="lambda_mode",
+        choices=["exact", "fast", "fixed"],
+        help="λ(x) from real encodes (default), its closed form, or one λ per quality (ablation)",
+    )
+    p.add_argument("--rate", choices=["network", "rho"], help="rate model: network (default) or ρ-proxy (ablation)")
+    p.add_argument("--rounding", choices=["mask", "ste", "cubic"], help="quantizer surrogate (default mask)")
+    p.add_argument("--val-every", type=int, help="steps between real-codec validations")
+    p.add_argument("--val-images", type=int)
+    p.add_argument("--seed", type=int)
+    p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
+    p.set_defaults(run=train_prefilter)
     return parser
 
 

@@ -66,14 +66,50 @@ def tensor_to_pixels(x: Tensor) -> np.ndarray:
     return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
+def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
+    """The prefilter to use: "auto" → the registered model named like ``metric`` (the shipped one), if any; a name →
+    that registered model; an ``nn.Module`` → itself; None or False → none."""
+    from .plugins import get_model, models
+
+    if prefilter is None or prefilter is False:
+        return None
+    if isinstance(prefilter, nn.Module):
+        return prefilter
+    if prefilter == "auto":
+        name = {"psnr": "mse"}.get(metric, metric)
+        return models()[name]() if name in models() else None
+    if isinstance(prefilter, str):
+        return get_model(prefilter)()
+    raise ValueError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")
+
+
+TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
+
+
+def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
+    if model is None:
+        return x
+    with torch.inference_mode():
+        tiled = getattr(model, "forward_tiled", None)
+        y = tiled(x, quality, TILE) if tiled is not None else model(x, quality)
+    return y.clamp(0, 1).clone()  # clone: a normal tensor, usable as the start of refinement
+
+
+def _check_int(name: str, value, low: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
+    return int(value)
+
+
 def encode(
     image,
-    quality: int = 75,
+    quality: int | None = None,
     metric: str = "mse",
     backend: str = "pillow",
     effort: int = 0,
-    prefilter: nn.Module | None = None,
+    prefilter="auto",
     callback: Progress | None = None,
+    max_bytes: int | None = None,
     check_every: int = 5,
     lr: float = 0.5,
     **jpeg_options,
@@ -82,12 +118,14 @@ def encode(
 
     Args:
         image: a PIL image (RGB or L), a uint8 array (H, W) / (H, W, 3), or a float tensor in [0, 1].
-        quality: JPEG quality 1..100.
-        metric: what the refinement optimizes: "mse", "msssim", "lpips" (or any registered metric).
+        quality: JPEG quality 1..100 (default 75); with ``max_bytes``, the highest quality to consider (default 100).
+        metric: what to optimize for: "mse", "msssim", "lpips" (or any registered metric).
         backend: the encoder that writes the file: "pillow", "mozjpeg", "jpegli", or a plugin.
         effort: per-image refinement steps (0 = none).
-        prefilter: a network applied first, called as ``prefilter(x, quality)``; None for none.
+        prefilter: "auto" (the shipped network for ``metric``, if any), a metric name (that shipped network), an
+            ``nn.Module`` called as ``prefilter(x, quality)``, or None.
         callback: called with a dict (step, real cost, bpp, best step) after every real-codec check.
+        max_bytes: target size: the highest quality whose file fits in this many bytes (binary search, prefilter on).
         check_every: refinement steps between real-codec checks.
         lr: Adam step size, in 8-bit levels.
         **jpeg_options: passed to the backend (e.g. ``optimize=True``, ``subsampling="4:4:4"``).
@@ -95,38 +133,73 @@ def encode(
     Returns:
         The bytes of a standard JPEG file.
 
+    Raises:
+        ValueError: bad arguments, or no quality fits ``max_bytes``; raised before any output exists.
+
     Example:
-        >>> data = encode(Image.new("RGB", (64, 48), "gray"), quality=60, effort=5)  # doctest: +SKIP
+        >>> data = encode(Image.new("RGB", (64, 48), "gray"), quality=60)
+        >>> data[:2]
+        b'\\xff\\xd8'
     """
-    if isinstance(effort, bool) or not isinstance(effort, int) or effort < 0:
-        raise ValueError(f"effort must be a non-negative integer, got {effort!r}")
-    if isinstance(check_every, bool) or not isinstance(check_every, int) or check_every < 1:
-        raise ValueError(f"check_every must be a positive integer, got {check_every!r}")
+    effort = _check_int("effort", effort, 0)
+    check_every = _check_int("check_every", check_every, 1)
     x = image_to_tensor(image)
     encoder = get_backend(backend)
-    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    get_metric(METRIC_OF_LOSS.get(metric, metric))  # unknown metric → error even when nothing optimizes for it
+    model = resolve_prefilter(prefilter, metric)
+    if max_bytes is not None:
+        max_bytes = _check_int("max_bytes", max_bytes, 1)
+        top = 100 if quality is None else quality
+        quality, data = search_quality(lambda q: encoder.encode(tensor_to_pixels(apply_prefilter(model, x, q)), q,
+                                                                **jpeg_options), top, max_bytes)  # fmt: skip
+        if effort == 0:
+            return data
+        refined = _refine(x, apply_prefilter(model, x, quality), quality, metric, encoder, effort, callback,
+                          check_every, lr, jpeg_options)  # fmt: skip
+        return refined if len(refined) <= max_bytes else data
+    quality = 75 if quality is None else quality
+    start = apply_prefilter(model, x, quality)
+    if effort == 0:
+        return encoder.encode(tensor_to_pixels(start), quality, **jpeg_options)
+    return _refine(x, start, quality, metric, encoder, effort, callback, check_every, lr, jpeg_options)
 
-    def write(candidate: Tensor) -> bytes:
-        return encoder.encode(tensor_to_pixels(candidate), quality, **jpeg_options)
+
+def search_quality(write: Callable[[int], bytes], top: int, max_bytes: int) -> tuple[int, bytes]:
+    """The highest quality in 1..``top`` whose file fits in ``max_bytes`` (sizes grow with quality), and its bytes."""
+    from .backends import check_quality
+
+    lo, hi, best = 1, check_quality(top), None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        data = write(mid)
+        if len(data) <= max_bytes:
+            best, lo = (mid, data), mid + 1
+        else:
+            hi = mid - 1
+    if best is None:
+        raise ValueError(f"no quality fits in {max_bytes} bytes: the smallest file (quality 1) has "
+                         f"{len(write(1))} bytes")  # fmt: skip
+    return best
+
+
+def _refine(x, start, quality, metric, encoder, effort, callback, check_every, lr, jpeg_options) -> bytes:
+    """Per-image gradient descent on the RD cost from ``start``; the best iterate by the real codec's cost."""
+    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
 
     def measure(candidate: Tensor) -> tuple[float, float, bytes]:
         """(real distortion, real bpp, bytes) of the backend's file."""
-        blob = write(candidate)
+        blob = encoder.encode(tensor_to_pixels(candidate), quality, **jpeg_options)
         decoded = np.asarray(Image.open(io.BytesIO(blob)).convert("L" if x.shape[1] == 1 else "RGB"))
         with torch.inference_mode():
             d = float(m.loss(x, image_to_tensor(decoded))[0])
         return d, 8 * len(blob) / (x.shape[-1] * x.shape[-2]), blob
 
-    with torch.no_grad():
-        start = prefilter(x, quality).clamp(0, 1) if prefilter is not None else x
-    if effort == 0:
-        return write(start)
     d0, bpp0, best = measure(start)  # also validates quality, options and backend before any optimization
     lam = float(estimate_lambda(x, quality, metric))
     best_cost, best_step = d0 + lam * bpp0, 0
     pixels = x.shape[-1] * x.shape[-2]
     subsampling = jpeg_options.get("subsampling", encoder.subsampling(quality))
-    tables = None if backend == "pillow" else torch.as_tensor(encoder.tables(quality))
+    tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality))
     xp = start.clone().requires_grad_()
     optimizer = torch.optim.Adam([xp], lr=lr / 255)
     for step in range(1, effort + 1):

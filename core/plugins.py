@@ -10,7 +10,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTINS = ("rdjpeg.metrics", "rdjpeg.backends")
+BUILTINS = ("rdjpeg.metrics", "rdjpeg.backends", "rdjpeg.prefilter")
 
 
 @functools.cache
@@ -68,3 +68,7 @@ def get_metric(name: str) -> Any:
 
 def get_backend(name: str) -> Any:
     return _lookup(backends(), name, "backend")
+
+
+def get_model(name: str) -> Callable[..., Any]:
+    return _lookup(models(), name, "prefilter model")

@@ -16,13 +16,67 @@ Design (fast on CPU, any size, one model for all qualities):
 
 from __future__ import annotations
 
+import functools
+import importlib.resources
 import math
+import os
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .simulator import _check_image, resolve_quality
+from .hookspecs import hookimpl
+from .simulator import _check_image, _dct_matrix, resolve_quality
+from .tables import quality_tables
+
+BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chroma blocks
+
+
+_RGB_TO_YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
+
+
+def _dct_basis(like: Tensor) -> Tensor:
+    m = _dct_matrix(like.dtype, like.device)
+    return torch.einsum("ui,vj->uvij", m, m).reshape(64, 1, 8, 8)  # orthonormal 2-D DCT = JPEG's DCT
+
+
+def _tables(quality: Tensor, like: Tensor) -> Tensor:
+    """(B, 2, 64) luma/chroma quantization steps of the IJG tables at ``quality``."""
+    q = quality.round().clamp(1, 100).long()
+    return quality_tables(q, like.device).to(like.dtype).reshape(-1, 2, 64)
+
+
+def quantizer_features(rgb: Tensor, quality: Tensor) -> Tensor:
+    """What the quantizer will see, per 8×8 cell: (B, 384, H/8, W/8) for an RGB image with H, W multiples of 16.
+
+    For every DCT coefficient c of the encoder's Y blocks (8×8) and Cb/Cr blocks (8×8 after 2×2 averaging, i.e.
+    16×16 pixels, broadcast to their four 8×8 cells): u = c / Q(quality), given as sign(u)·log(1 + |u|) and as the
+    rounding residual u − round(u). The residual says how far each coefficient is from the quantizer's decision
+    boundary, which decides whether a small edit changes the file at all; a pixel-domain network would have to
+    rediscover the DCT and the quality's tables to know it.
+    """
+    b, _, h, w = rgb.shape
+    ycc = torch.einsum("kc,bchw->bkhw", torch.tensor(_RGB_TO_YCC, dtype=rgb.dtype, device=rgb.device), rgb) * 255
+    basis, tables = _dct_basis(rgb), _tables(quality, rgb)
+    luma = F.conv2d(ycc[:, :1] - 128, basis, stride=8) / tables[:, 0, :, None, None]
+    chroma = F.conv2d(F.avg_pool2d(ycc[:, 1:], 2).reshape(2 * b, 1, h // 2, w // 2), basis, stride=8)
+    chroma = chroma.reshape(b, 128, h // 16, w // 16) / tables[:, 1].repeat(1, 2)[:, :, None, None]
+    u = torch.cat([luma, F.interpolate(chroma, scale_factor=2, mode="nearest")], 1)
+    return torch.cat([u.sign() * u.abs().log1p(), u - u.round()], 1)
+
+
+def quantizer_edit(t: Tensor, quality: Tensor) -> Tensor:
+    """(B, 192, H/8, W/8) edits in quantizer steps of each cell's Y, Cb, Cr DCT coefficients → RGB edit (B, 3, H, W).
+
+    Scaling by the quantization step makes "move this coefficient by a fraction of its step" one number for the
+    network at every quality: at q95 the same output moves the image far less than at q10.
+    """
+    b, _, h, w = t.shape
+    tables = _tables(quality, t)
+    steps = torch.cat([tables[:, :1], tables[:, 1:], tables[:, 1:]], 1).reshape(b, 192, 1, 1)
+    ycc = F.conv_transpose2d((t * steps).reshape(3 * b, 64, h, w), _dct_basis(t), stride=8).reshape(b, 3, 8 * h, 8 * w)
+    inverse = torch.linalg.inv(torch.tensor(_RGB_TO_YCC, dtype=torch.float64)).to(t)
+    return torch.einsum("ck,bkhw->bchw", inverse, ycc) / 255
 
 
 class _Block(nn.Module):
@@ -57,8 +111,11 @@ class Prefilter(nn.Module):
 
     def __init__(self, channels: int = 48, blocks: int = 4, scale: int = 8) -> None:
         super().__init__()
+        if scale != 8:
+            raise ValueError(f"scale must be 8 (one cell per JPEG block), got {scale}")
         width = 3 * scale * scale
         self.head = nn.Conv2d(width, channels, 3, padding=1)
+        self.head_dct = nn.Conv2d(2 * 192, channels, 1)
         self.blocks = nn.ModuleList(_Block(channels) for _ in range(blocks))
         self.tail = nn.Conv2d(channels, width, 3, padding=1)
         nn.init.zeros_(self.tail.weight)
@@ -71,7 +128,7 @@ class Prefilter(nn.Module):
     @property
     def receptive_radius(self) -> int:
         """Pixels of context each output pixel depends on, in each direction (full resolution)."""
-        return self.scale * (3 + 2 * self.n_blocks)
+        return self.scale * (3 + 2 * self.n_blocks) + BLOCK_GRID
 
     def _quality_features(self, quality: Tensor) -> Tensor:
         q = quality.to(self.tail.weight.dtype)[:, None] / 100
@@ -83,13 +140,13 @@ class Prefilter(nn.Module):
         gray = x.shape[1] == 1
         rgb = x.expand(-1, 3, -1, -1) if gray else x
         H, W = rgb.shape[-2:]
-        ph, pw = -H % self.scale, -W % self.scale
+        ph, pw = -H % BLOCK_GRID, -W % BLOCK_GRID
         padded = F.pad(rgb, (0, pw, 0, ph), mode="replicate") if ph or pw else rgb
         film = self.film(self._quality_features(q)).view(x.shape[0], self.n_blocks, 2, self.channels, 1, 1)
-        h = self.head(F.pixel_unshuffle(padded, self.scale))
+        h = self.head(F.pixel_unshuffle(padded, self.scale)) + self.head_dct(quantizer_features(padded, q))
         for i, block in enumerate(self.blocks):
             h = block(h, film[:, i, 0], film[:, i, 1])
-        out = padded + F.pixel_shuffle(self.tail(h), self.scale)
+        out = padded + quantizer_edit(self.tail(h), q)
         out = out[..., :H, :W].clamp(0, 1)
         return out.mean(1, keepdim=True) if gray else out
 
@@ -99,19 +156,91 @@ class Prefilter(nn.Module):
         Memory grows with the tile, not the image: a 24-megapixel image needs only one tile's activations at a time.
         """
         _check_image(x)
-        if tile < self.scale or tile % self.scale:
-            raise ValueError(f"tile must be a positive multiple of {self.scale}, got {tile}")
+        if tile < BLOCK_GRID or tile % BLOCK_GRID:
+            raise ValueError(f"tile must be a positive multiple of {BLOCK_GRID}, got {tile}")
         H, W = x.shape[-2:]
         if tile >= H and tile >= W:
             return self.forward(x, quality)
-        margin = self.scale * math.ceil(self.receptive_radius / self.scale)
+        margin = BLOCK_GRID * math.ceil(self.receptive_radius / BLOCK_GRID)
         out = torch.empty_like(x)
         for top in range(0, H, tile):
             for left in range(0, W, tile):
-                # Tile origins on the scale grid keep pixel-unshuffle's phase identical to the whole image's.
+                # Tile origins on the 16-pixel grid keep the blocks' phase identical to the whole image's.
                 t0, l0 = max(0, top - margin), max(0, left - margin)
                 t1, l1 = min(H, top + tile + margin), min(W, left + tile + margin)
                 piece = self.forward(x[..., t0:t1, l0:l1], quality)
                 out[..., top : top + tile, left : left + tile] = piece[..., top - t0 : top - t0 + tile,
                                                                        left - l0 : left - l0 + tile]  # fmt: skip
         return out
+
+
+def save_prefilter(model: Prefilter, path: str, **metadata: str) -> None:
+    """Write the weights as safetensors, with the architecture in the metadata so :func:`load_prefilter` needs no
+    other file. Written to a temporary name and renamed, so a reader never sees half a file."""
+    from safetensors.torch import save_file
+
+    meta = {"channels": str(model.channels), "blocks": str(model.n_blocks), "scale": str(model.scale), **metadata}
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, path + ".tmp", metadata=meta)
+    os.replace(path + ".tmp", path)
+
+
+def load_prefilter(path: str) -> Prefilter:
+    """A :class:`Prefilter` from a safetensors file written by :func:`save_prefilter` (no pickle), in eval mode."""
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"prefilter weights not found at {path!r}")
+    with safe_open(path, "pt") as f:
+        meta = f.metadata() or {}
+    try:
+        model = Prefilter(int(meta["channels"]), int(meta["blocks"]), int(meta["scale"]))
+    except KeyError as error:
+        raise ValueError(f"{path} has no architecture metadata ({error}); write it with save_prefilter") from None
+    model.load_state_dict(load_file(path))
+    return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)
+
+
+def pretrained_metrics() -> list[str]:
+    """Metrics with a shipped prefilter."""
+    folder = importlib.resources.files("rdjpeg") / "weights"
+    return sorted(p.name[len("prefilter-") : -len(".safetensors")] for p in folder.iterdir()
+                  if p.name.startswith("prefilter-") and p.name.endswith(".safetensors"))  # fmt: skip
+
+
+_PRETRAINED: dict[str, Prefilter] = {}
+
+
+def prefilter(metric: str = "mse", pretrained: bool = True) -> Prefilter:
+    """The prefilter trained for ``metric`` ("mse", "msssim", "lpips"), or an untrained (identity) one.
+
+    Args:
+        metric: the distortion the model was trained for ("psnr" is accepted for "mse").
+        pretrained: load the shipped weights (``rdjpeg/weights/prefilter-<metric>.safetensors``; no download).
+
+    Returns:
+        A :class:`Prefilter` in eval mode with gradients off. Pretrained models are cached and shared: copy one
+        (``copy.deepcopy``) before fine-tuning it.
+
+    Example:
+        >>> p = prefilter("mse")
+        >>> y = p(torch.rand(1, 3, 64, 64), quality=50)
+    """
+    metric = {"psnr": "mse"}.get(metric, metric)
+    if not pretrained:
+        return Prefilter()
+    if metric not in _PRETRAINED:
+        available = pretrained_metrics()
+        if metric not in available:
+            raise ValueError(f"no pretrained prefilter for metric {metric!r}; available: {available}")
+        _PRETRAINED[metric] = load_prefilter(str(importlib.resources.files("rdjpeg") / "weights" /
+                                                 f"prefilter-{metric}.safetensors"))  # fmt: skip
+    return _PRETRAINED[metric]
+
+
+@hookimpl
+def rdjpeg_register_models(register) -> None:
+    """The shipped prefilters, one per metric, registered like any third-party model."""
+    for metric in pretrained_metrics():
+        register(metric, functools.partial(prefilter, metric))

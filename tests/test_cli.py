@@ -37,22 +37,67 @@ def test_version(capsys):
     assert "rdjpeg" in capsys.readouterr().out
 
 
-def test_compress_one_file_and_refuse_to_overwrite(image_path, tmp_path, capsys):
+def test_compress_one_file_and_existing_policy(image_path, tmp_path, capsys):
     out = tmp_path / "out.jpg"
-    assert main(["compress", str(image_path), "-o", str(out), "-q", "50", "--effort", "2"]) == 0
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "50", "--effort", "2", "--quiet"]) == 0
     first = out.read_bytes()
-    assert Image.open(out).format == "JPEG"
-    assert main(["compress", str(image_path), "-o", str(out), "-q", "20"]) == 1
+    assert first[:2] == b"\xff\xd8"
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "20"]) == 1  # exists: refused, untouched
     assert out.read_bytes() == first and "exists" in capsys.readouterr().err
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "20", "--existing", "skip"]) == 0
+    assert out.read_bytes() == first
     assert main(["compress", str(image_path), "-o", str(out), "-q", "20", "--overwrite"]) == 0
     assert out.read_bytes() != first
 
 
-def test_compress_many_into_a_folder_and_failures(image_path, tmp_path):
-    folder = tmp_path / "out"
-    folder.mkdir()
+def tree(root, names):
+    rng = np.random.default_rng(1)
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 256, (17, 13, 3), dtype=np.uint8)).save(path)
+
+
+def test_compress_folder_tree_glob_and_jobs(tmp_path):
+    tree(tmp_path / "in", ["a.png", "sub/b.png", "sub/deeper/c.bmp"])
+    (tmp_path / "in" / "notes.txt").write_text("not an image")
+    assert main(["compress", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet", "-j", "2"]) == 0
+    written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jpg"))
+    assert written == ["a.jpg", "sub/b.jpg", "sub/deeper/c.jpg"]
+    sequential = tmp_path / "seq"
+    assert main(["compress", str(tmp_path / "in"), "-o", str(sequential), "--quiet"]) == 0
+    for name in written:  # identical bytes with and without worker processes
+        assert (sequential / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
+    pattern = str(tmp_path / "in" / "**" / "*.png")
+    assert main(["compress", pattern, "-o", str(tmp_path / "globbed"), "--quiet"]) == 0
+    assert sorted(p.name for p in (tmp_path / "globbed").iterdir()) == ["a.jpg", "b.jpg"]
+
+
+def test_compress_failures_and_usage_errors(image_path, tmp_path, capsys):
     broken = tmp_path / "broken.png"
     broken.write_bytes(b"not an image")
-    assert main(["compress", str(image_path), str(broken), "-o", str(folder)]) == 1
-    assert sorted(p.name for p in folder.iterdir()) == ["in.jpg"]  # nothing partial for the broken input
-    assert main(["compress", str(image_path), str(broken), "-o", str(tmp_path / "missing")]) == 2
+    folder = tmp_path / "out"
+    assert main(["compress", str(image_path), str(broken), "-o", str(folder), "--quiet"]) == 1
+    assert (folder / "in.jpg").exists() and not (folder / "broken.jpg").exists()
+    assert "broken.png" in capsys.readouterr().err
+    assert main(["compress", str(tmp_path / "nothing*.png"), "-o", str(folder)]) == 2
+    assert main(["compress", str(image_path), "-o", str(tmp_path / "missing" / "x.jpg")]) == 2
+    assert not (tmp_path / "missing").exists()
+    tree(tmp_path / "clash", ["x.png", "x.bmp"])
+    assert main(["compress", str(tmp_path / "clash"), "-o", str(tmp_path / "o2")]) == 2
+    assert not list(tmp_path.glob(".rdjpeg-*"))
+
+
+def test_compress_options_and_metadata(image_path, tmp_path):
+    src = tmp_path / "meta.jpg"
+    exif = Image.Exif()
+    exif[0x010F] = "camera"
+    Image.open(image_path).save(src, quality=95, exif=exif.tobytes(), icc_profile=b"\0" * 128 + b"icc")
+    out = tmp_path / "o.jpg"
+    assert main(["compress", str(src), "-o", str(out), "--max-bytes", "900", "--progressive", "--quiet"]) == 0
+    with Image.open(out) as im:
+        assert im.getexif()[0x010F] == "camera" and im.info["icc_profile"].endswith(b"icc")
+        assert im.info.get("progressive") and out.stat().st_size <= 900
+    assert main(["compress", str(src), "-o", str(out), "--strip", "--overwrite", "--quiet"]) == 0
+    with Image.open(out) as im:
+        assert "icc_profile" not in im.info and 0x010F not in im.getexif()

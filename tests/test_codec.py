@@ -24,11 +24,44 @@ def real_cost(a, data, quality):
     return (x - y).square().mean().item() + lam * 8 * len(data) / (a.shape[0] * a.shape[1])
 
 
-def test_effort_zero_is_the_backend():
+def test_without_prefilter_it_is_the_backend():
     a = photo()
     buf = io.BytesIO()
     Image.fromarray(a).save(buf, "JPEG", quality=60)
-    assert rdjpeg.encode(a, 60) == buf.getvalue()
+    assert rdjpeg.encode(a, 60, prefilter=None) == buf.getvalue()
+
+
+def test_shipped_model_beats_plain_jpeg(shared):
+    """Loose bound, real encoder and decoder: the default prefilter lowers the real RD cost on held-out crops."""
+    gains = []
+    for name in ("kodim03.png", "kodim07.png", "kodim23.png"):
+        a = np.asarray(Image.open(shared / "data" / "kodak" / name).convert("RGB"))[128:256, 256:384]
+        for q in (30, 60, 85):
+            gains.append(real_cost(a, rdjpeg.encode(a, q), q) / real_cost(a, rdjpeg.encode(a, q, prefilter=None), q))
+    assert np.mean(gains) < 1.0, gains
+
+
+def test_max_bytes_finds_the_highest_quality_that_fits():
+    a = photo(seed=4)
+    sizes = {q: len(rdjpeg.encode(a, q)) for q in range(1, 101)}
+    budget = sizes[60] + 1
+    data = rdjpeg.encode(a, max_bytes=budget)
+    assert len(data) <= budget and len(data) == sizes[max(q for q, n in sizes.items() if n <= budget)]
+    assert len(rdjpeg.encode(a, 30, max_bytes=budget)) == sizes[30]  # quality caps the search
+    with pytest.raises(ValueError, match="no quality fits"):
+        rdjpeg.encode(a, max_bytes=10)
+
+
+def test_prefilter_choices():
+    a = photo(seed=5)
+    assert rdjpeg.encode(a, 50, prefilter="mse") == rdjpeg.encode(a, 50) == rdjpeg.encode(a, 50, prefilter="auto")
+    assert rdjpeg.encode(a, 50, prefilter=rdjpeg.prefilter("mse", pretrained=False)) == rdjpeg.encode(
+        a, 50, prefilter=None
+    )
+    with pytest.raises(ValueError, match="unknown prefilter model"):
+        rdjpeg.encode(a, 50, prefilter="nope")
+    with pytest.raises(ValueError, match="prefilter must be"):
+        rdjpeg.encode(a, 50, prefilter=3)
 
 
 def test_refinement_never_loses_and_reports_progress():

@@ -45,7 +45,7 @@ def test_gradients_flow():
     assert torch.isfinite(x.grad).all() and all(q.grad is not None for q in p.parameters())
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"quality": 0}, r"1\.\.100"), ({"tile": 30}, "multiple of 8")])
+@pytest.mark.parametrize(("kwargs", "message"), [({"quality": 0}, r"1\.\.100"), ({"tile": 30}, "multiple of 16")])
 def test_bad_arguments(kwargs, message):
     p = Prefilter()
     with pytest.raises(ValueError, match=message):

@@ -8,7 +8,7 @@ import os
 import numpy as np
 from PIL import Image
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm")
+from ..files import IMAGE_SUFFIXES
 
 
 def find_images(folders: list[str]) -> list[str]:

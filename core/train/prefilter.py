@@ -1,0 +1,276 @@
+"""Train the prefilter on the RD cost through the simulator: ``rdjpeg train prefilter``.
+
+One step, for a batch of random crops x, each at its own random quality q:
+
+    cost(x′)  = D(x, JPEG(x′)) + λ(x, q) · R̂(x′) / pixels        (D via ``sim.distortion``: real value, mask gradient)
+    loss      = mean over the batch of cost(P(x, q)) / cost(x)     (cost(x): the unedited crop, no gradient)
+
+Dividing by the unedited crop's cost gives every quality and every image the same weight: the loss is the relative
+RD-cost change, which is what BD-rate rewards, and it starts at exactly 1 because P starts as the identity.
+
+Validation runs the REAL encoder and decoder: BD-rate of Pillow(P(x)) against Pillow(x), same settings, on held-back
+training images, in the metric the model is trained for. The best checkpoint by that number is kept.
+
+Runs on CPU or GPU; under ``torchrun --nproc-per-node N`` it trains with DistributedDataParallel (gloo on CPU, NCCL
+on GPU), each rank drawing its own crops; rank 0 validates and writes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from torch import Tensor
+
+from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
+from ..plugins import get_metric
+from ..prefilter import Prefilter, save_prefilter
+from ..rate import estimate_bits, rho_proxy
+from ..simulator import simulate_jpeg
+from .data import ImagePool
+
+LAMBDAS = ("exact", "fast", "fixed")
+RATES = ("network", "rho")
+ROUNDINGS = ("mask", "ste", "cubic")
+CALIBRATION_QUALITIES = tuple(range(5, 100, 5))
+
+
+@dataclass
+class PrefilterConfig:
+    """Everything that defines a training run (saved as ``config.json`` beside the weights)."""
+
+    metric: str = "mse"
+    steps: int = 4000
+    batch: int = 8
+    crop: int = 128
+    lr: float = 1e-3
+    channels: int = 48
+    blocks: int = 4
+    quality_min: int = 5
+    quality_max: int = 95
+    subsampling: str = "4:2:0"
+    lambda_mode: str = "exact"  # λ(x) from real encodes; "fast": closed form; "fixed": one λ per quality (ablation)
+    rate: str = "network"  # "rho": the ρ-domain proxy instead of the rate network (ablation)
+    rounding: str = "mask"  # "ste" / "cubic": other quantizer surrogates (ablation)
+    val_every: int = 250
+    val_images: int = 6
+    val_crop: int = 320
+    val_qualities: tuple[int, ...] = (20, 35, 50, 65, 80)
+    seed: int = 0
+
+    def check(self) -> None:
+        for name, value, allowed in (("lambda_mode", self.lambda_mode, LAMBDAS), ("rate", self.rate, RATES),
+                                     ("rounding", self.rounding, ROUNDINGS)):  # fmt: skip
+            if value not in allowed:
+                raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
+        if not 1 <= self.quality_min <= self.quality_max <= 100:
+            raise ValueError(f"qualities must satisfy 1 ≤ min ≤ max ≤ 100, got {self.quality_min}..{self.quality_max}")
+        for name in ("steps", "batch", "crop", "channels", "blocks", "val_every", "val_images", "val_crop"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        get_metric(METRIC_OF_LOSS.get(self.metric, self.metric))
+
+
+def _interpolate(table: dict[int, float], quality: Tensor) -> Tensor:
+    """Piecewise-linear in log space over the calibration qualities."""
+    qs = torch.tensor(sorted(table), dtype=torch.float64)
+    values = torch.tensor([math.log(table[int(q)]) for q in qs], dtype=torch.float64)
+    q = quality.double().clamp(qs[0], qs[-1])
+    i = torch.searchsorted(qs, q, right=True).clamp(1, len(qs) - 1)
+    t = (q - qs[i - 1]) / (qs[i] - qs[i - 1])
+    return (values[i - 1] + t * (values[i] - values[i - 1])).exp()
+
+
+def calibrate(cfg: PrefilterConfig, images: list[np.ndarray], crops: int = 16) -> dict[str, dict[int, float]]:
+    """Per-quality constants for the ablations: the median λ (fixed-λ) and bits per ρ unit (ρ-proxy rate)."""
+    rng = np.random.default_rng(cfg.seed + 999)
+    x = torch.from_numpy(np.stack([ImagePool.crop(rng, images, cfg.crop, cfg.crop) for _ in range(crops)]))
+    x = x.permute(0, 3, 1, 2).float().div(255)
+    lam, rho = {}, {}
+    for q in CALIBRATION_QUALITIES:
+        lam[q] = float(estimate_lambda(x, q, cfg.metric, cfg.subsampling).median().clamp_min(1e-9))
+        with torch.no_grad():
+            proxy = rho_proxy(simulate_jpeg(x, q, cfg.subsampling, decode=False))
+        bits = [8 * len(pillow_jpeg_bytes(Image.fromarray(c), quality=q)) for c in _to_pixels(x)]
+        rho[q] = float(np.median(np.asarray(bits) / proxy.numpy()))
+    return {"lambda": lam, "bits_per_rho": rho}
+
+
+def _to_pixels(x: Tensor) -> list[np.ndarray]:
+    return list((x * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
+
+
+class RDLoss:
+    """The relative RD cost of a prefiltered batch (see the module docstring)."""
+
+    def __init__(self, cfg: PrefilterConfig, calibration: dict | None = None) -> None:
+        self.cfg, self.calibration = cfg, calibration
+        self.metric = get_metric(METRIC_OF_LOSS.get(cfg.metric, cfg.metric))
+
+    def lagrangian(self, x: Tensor, q: Tensor) -> Tensor:
+        if self.cfg.lambda_mode == "fixed":
+            return _interpolate(self.calibration["lambda"], q).to(x)
+        if self.cfg.lambda_mode == "fast":
+            return fast_lambda(x, q, self.cfg.metric, self.cfg.subsampling).to(x)
+        return estimate_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling).to(x)
+
+    def cost(self, x: Tensor, xp: Tensor, q: Tensor, lam: Tensor) -> Tensor:
+        sim = simulate_jpeg(xp, q, self.cfg.subsampling, rounding=self.cfg.rounding)
+        if self.cfg.rate == "rho":
+            bits = _interpolate(self.calibration["bits_per_rho"], q).to(x) * rho_proxy(sim)
+        else:
+            bits = estimate_bits(sim)
+        return sim.distortion(self.metric.loss, x) + lam * bits / (x.shape[-1] * x.shape[-2])
+
+    def __call__(self, model, x: Tensor, q: Tensor) -> Tensor:
+        lam = self.lagrangian(x, q)
+        with torch.no_grad():
+            base = self.cost(x, x, q, lam)
+        keep = base > 1e-9  # a flat crop JPEG reproduces exactly has nothing to trade: leave it out
+        return (self.cost(x[keep], model(x[keep], q[keep]), q[keep], lam[keep]) / base[keep]).mean()
+
+
+def validation_set(pool: ImagePool, cfg: PrefilterConfig) -> list[Tensor]:
+    """Center crops of held-back training images, evenly spread over the held-back list (both datasets)."""
+    step = max(1, len(pool.val) // cfg.val_images)
+    crops = []
+    for a in pool.val[::step][: cfg.val_images]:
+        h, w = min(cfg.val_crop, a.shape[0]), min(cfg.val_crop, a.shape[1])
+        top, left = (a.shape[0] - h) // 2, (a.shape[1] - w) // 2
+        crops.append(torch.from_numpy(a[top : top + h, left : left + w].copy()).permute(2, 0, 1)[None].float() / 255)
+    return crops
+
+
+def real_bd_rate(model, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0") -> float:
+    """Mean per-image BD-rate (%) of Pillow(P(x)) against Pillow(x), real encoder and decoder, in ``metric``."""
+    from ..codec import image_to_tensor, tensor_to_pixels
+    from ..evaluate import bd_rate
+
+    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    device = next(model.parameters()).device
+    values = []
+    for x in images:
+        curves = []
+        for edited in (False, True):
+            bpp, score = [], []
+            for q in qualities:
+                with torch.no_grad():
+                    xp = model(x.to(device), q).cpu() if edited else x
+                blob = pillow_jpeg_bytes(Image.fromarray(tensor_to_pixels(xp)), quality=q,
+                                         subsampling=PILLOW_SUBSAMPLING[subsampling])  # fmt: skip
+                decoded = image_to_tensor(np.asarray(Image.open(io.BytesIO(blob))))
+                with torch.inference_mode():
+                    score.append(m.bd_value(float(m.score(x, decoded)[0])))
+                bpp.append(8 * len(blob) / (x.shape[-1] * x.shape[-2]))
+            curves.append((bpp, score))
+        values.append(bd_rate(*curves[0], *curves[1]))
+    finite = [v for v in values if math.isfinite(v)]
+    return float(np.mean(finite)) if finite else math.nan
+
+
+def _as_json(cfg: PrefilterConfig) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def _distributed() -> tuple[int, int]:
+    """(rank, world size); initializes the process group under torchrun."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), world) if world > 1 else (0, 1)
+
+
+def _sample(rng: np.random.Generator, images: list[np.ndarray], cfg: PrefilterConfig, device) -> tuple[Tensor, Tensor]:
+    crops = np.stack([ImagePool.crop(rng, images, cfg.crop, cfg.crop) for _ in range(cfg.batch)])
+    x = torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).float().div(255)
+    q = torch.from_numpy(rng.integers(cfg.quality_min, cfg.quality_max + 1, cfg.batch)).to(device)
+    return x.contiguous(memory_format=torch.channels_last), q
+
+
+def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: float | None = None, log=print):
+    """Train (or resume) a prefilter; writes ``out/{checkpoint.pt, prefilter.safetensors, log.jsonl, config.json}``.
+
+    Returns the trained model (on rank 0 the best-validated weights are in ``prefilter.safetensors``).
+    """
+    cfg.check()
+    rank, world = _distributed()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
+    os.makedirs(out, exist_ok=True)
+    pool = ImagePool(data)
+    calibration = None
+    if cfg.lambda_mode == "fixed" or cfg.rate == "rho":
+        calibration = calibrate(cfg, pool.train)  # deterministic: identical on every rank
+    loss_fn = RDLoss(cfg, calibration)
+    validation = validation_set(pool, cfg) if rank == 0 else []
+    model = Prefilter(cfg.channels, cfg.blocks).to(device).to(memory_format=torch.channels_last)
+    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    warmup = max(1, cfg.steps // 50)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, cfg.steps) / cfg.steps))
+    )
+    step, best = 0, math.inf
+    checkpoint = os.path.join(out, "checkpoint.pt")
+    if os.path.isfile(checkpoint):
+        state = torch.load(checkpoint, map_location=device, weights_only=True)
+        if state["config"] != _as_json(cfg):
+            raise ValueError(f"{checkpoint} was written with a different configuration; use a new --out folder")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        schedule.load_state_dict(state["schedule"])
+        step, best = state["step"], state["best"]
+        log(f"resumed at step {step}")
+    elif rank == 0:
+        with open(os.path.join(out, "config.json"), "w") as f:
+            json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
+    net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
+    rng = np.random.default_rng([cfg.seed, rank, step])
+    start, losses = time.time(), []
+    with open(os.path.join(out, "log.jsonl"), "a") if rank == 0 else open(os.devnull, "w") as log_file:
+        while step < cfg.steps:
+            x, q = _sample(rng, pool.train, cfg, device)
+            loss = loss_fn(net, x, q)
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            schedule.step()
+            step += 1
+            losses.append(loss.item())
+            if step % cfg.val_every and step != cfg.steps:
+                continue
+            stop = torch.tensor([minutes is not None and time.time() - start > 60 * minutes], dtype=torch.int32)
+            if rank == 0:
+                model.eval()
+                bd = real_bd_rate(model, validation, cfg.val_qualities, cfg.metric, cfg.subsampling)
+                model.train()
+                record = {"step": step, "loss": float(np.mean(losses)), "val_bd_rate": bd,
+                          "seconds": round(time.time() - start), "lr": schedule.get_last_lr()[0]}  # fmt: skip
+                log_file.write(json.dumps(record) + "\n")
+                log_file.flush()
+                log(record)
+                if bd < best:
+                    best = bd
+                    save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
+                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "best": best,
+                            "schedule": schedule.state_dict(), "step": step,
+                            "config": _as_json(cfg)}, checkpoint)  # fmt: skip
+            losses = []
+            if world > 1:
+                dist.all_reduce(stop)  # every rank stops at the same step
+            if stop.item():
+                log(f"stopping after {minutes} minutes at step {step}; run again to resume")
+                break
+    if world > 1:
+        dist.barrier()
+        dist.destroy_process_group()
+    return model

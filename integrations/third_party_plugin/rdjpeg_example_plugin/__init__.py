@@ -1,0 +1,45 @@
+"""An example third-party rdjpeg plugin: a metric ("mae") and an encoder backend ("pillow-444").
+
+Install it (``pip install ./integrations/third_party_plugin``) and both appear in ``rdjpeg evaluate --metrics`` /
+``--codecs`` and in ``rdjpeg.encode(metric=..., backend=...)``; or register the module at run time with
+``rdjpeg.plugins.plugin_manager().register(module)``.
+"""
+
+from __future__ import annotations
+
+from rdjpeg.backends import PillowBackend
+from rdjpeg.hookspecs import hookimpl
+from rdjpeg.metrics import Metric
+
+
+class MeanAbsoluteError(Metric):
+    """Mean absolute error of [0, 1] images (lower is better); differentiable, so per-image mode can use it."""
+
+    name, higher_is_better, unit = "mae", False, ""
+
+    def loss(self, x, y):
+        return (x - y).abs().mean((1, 2, 3))
+
+    score = loss
+
+
+class Pillow444(PillowBackend):
+    """Pillow's encoder with full-resolution chroma by default (for graphics and text)."""
+
+    name = "pillow-444"
+
+    def encode(self, pixels, quality=75, **options):
+        return super().encode(pixels, quality, **{"subsampling": "4:4:4", **options})
+
+    def subsampling(self, quality, **options):
+        return "4:4:4"
+
+
+@hookimpl
+def rdjpeg_register_metrics(register):
+    register(MeanAbsoluteError())
+
+
+@hookimpl
+def rdjpeg_register_backends(register):
+    register(Pillow444())

@@ -1,0 +1,65 @@
+"""imageio v3 plugin "RDJPEG": ``iio.imwrite(uri, arr, plugin="RDJPEG", quality=75, metric="mse")``.
+
+Importing :mod:`rdjpeg_plugins` adds it to ``imageio.config.known_plugins`` (imageio's default for ``.jpg`` is not
+changed). It takes the same options as the Pillow format (:mod:`rdjpeg_plugins.pillow`), writes one standard JPEG,
+and returns the bytes when the URI is ``"<bytes>"``. Files are written atomically: a failed write leaves no file and
+an existing file untouched. Reading is left to imageio's own plugins (the output is an ordinary JPEG).
+``iio.imwrite(uri, arr, plugin="pillow", format="RDJPEG")`` works too, through the Pillow format.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from imageio.core.request import URI_BYTES, URI_FILENAME, InitializationError, IOMode, Request
+from imageio.core.v3_plugin_api import PluginV3
+from PIL import Image
+
+from rdjpeg.files import write_atomically
+
+from .pillow import encode_image
+
+NAME = "RDJPEG"
+
+
+class RDJPEGPlugin(PluginV3):
+    """Writes RD-optimized standard JPEGs (one image per file)."""
+
+    def __init__(self, request: Request) -> None:
+        super().__init__(request)
+        if request.mode.io_mode != IOMode.write:
+            raise InitializationError(f"{NAME} only writes; read its JPEGs with imageio's pillow plugin")
+
+    def write(self, ndimage, **options) -> bytes | None:
+        """Encode ``ndimage`` (uint8 (H, W), (H, W, 1) or (H, W, 3)) with Pillow-JPEG-style ``options``."""
+        if isinstance(ndimage, list):
+            raise ValueError(f"{NAME} writes one image per file, got a list of {len(ndimage)}")
+        a = np.asarray(ndimage)
+        if a.dtype != np.uint8:
+            raise ValueError(f"{NAME} writes uint8 images, got {a.dtype} (scale and convert first)")
+        if a.ndim == 3 and a.shape[2] == 1:
+            a = a[..., 0]
+        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3) or 0 in a.shape:
+            raise ValueError(f"{NAME} writes one (H, W) or (H, W, 3) image, got shape {a.shape}")
+        data = encode_image(Image.fromarray(np.ascontiguousarray(a)), options)
+        kind = self.request._uri_type
+        if kind == URI_BYTES:
+            return data
+        if kind == URI_FILENAME:
+            write_atomically(self.request.filename, data)
+        else:
+            self.request.get_file().write(data)
+        return None
+
+    def read(self, **kwargs):
+        raise OSError(f"{NAME} only writes; read JPEGs with imageio's pillow plugin")
+
+    def iter(self, **kwargs):
+        raise OSError(f"{NAME} only writes; read JPEGs with imageio's pillow plugin")
+
+
+def register() -> None:
+    """Add the plugin to imageio's known plugins (idempotent)."""
+    from imageio.config import known_plugins
+    from imageio.config.plugins import PluginConfig
+
+    known_plugins[NAME] = PluginConfig(name=NAME, class_name="RDJPEGPlugin", module_name=__name__)

@@ -1,0 +1,128 @@
+"""torchvision v2 transforms: :class:`RDJPEG` (real codec, like ``v2.JPEG``) and :class:`DiffRDJPEG` (simulated,
+differentiable).
+
+``RDJPEG(quality=(lo, hi) | q, metric="mse")`` compresses each image with rdjpeg's prefilter and a real JPEG encoder
+and decodes it again, exactly where ``v2.JPEG`` would. It takes PIL images (RGB or L), uint8 tensors
+``[..., 1 or 3, H, W]`` (batches too) and ``tv_tensors.Image`` / ``Video``, and returns the same type; bounding boxes,
+masks and other annotations pass through untouched. One quality is drawn per call, as ``v2.JPEG`` does. It holds no
+network itself (the shipped model is loaded once per process), so it pickles into DataLoader workers.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor, nn
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+import rdjpeg
+from rdjpeg.codec import resolve_prefilter
+from rdjpeg.plugins import get_backend
+
+
+def _quality_range(quality: int | Sequence[int]) -> tuple[int, int]:
+    pair = [quality, quality] if isinstance(quality, int) and not isinstance(quality, bool) else quality
+    if (not isinstance(pair, Sequence) or len(pair) != 2 or any(isinstance(q, bool) or not isinstance(q, int)
+                                                                 for q in pair)):  # fmt: skip
+        raise ValueError(f"quality must be an int or a (min, max) pair of ints, got {quality!r}")
+    if not 1 <= pair[0] <= pair[1] <= 100:
+        raise ValueError(f"quality must satisfy 1 ≤ min ≤ max ≤ 100, got {quality!r}")
+    return int(pair[0]), int(pair[1])
+
+
+class RDJPEG(v2.Transform):
+    """Compress with rdjpeg and decode again (the real encoder and Pillow's decoder).
+
+    Args:
+        quality: JPEG quality 1..100, or (min, max) to draw one uniformly (inclusive) per call.
+        metric: the shipped prefilter to use: "mse", "msssim", "lpips".
+        backend: the JPEG encoder: "pillow", "mozjpeg", "jpegli".
+        effort: per-image refinement steps (slow; 0 for data pipelines).
+        **jpeg_options: passed to the encoder (e.g. ``subsampling="4:4:4"``).
+
+    Example:
+        >>> t = RDJPEG(quality=(30, 90))
+        >>> t(torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)).shape
+        torch.Size([3, 32, 32])
+    """
+
+    def __init__(self, quality: int | Sequence[int] = 75, metric: str = "mse", backend: str = "pillow",
+                 effort: int = 0, **jpeg_options: Any) -> None:  # fmt: skip
+        super().__init__()
+        self.quality = _quality_range(quality)
+        self.metric, self.backend, self.effort, self.jpeg_options = metric, backend, effort, jpeg_options
+        get_backend(backend)  # unknown backend → error now, not in a worker
+
+    def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
+        return {"quality": int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())}
+
+    def _roundtrip(self, pixels: np.ndarray, quality: int) -> np.ndarray:
+        data = rdjpeg.encode(pixels, quality, self.metric, self.backend, self.effort, **self.jpeg_options)
+        with Image.open(io.BytesIO(data)) as decoded:
+            return np.asarray(decoded.convert("L" if pixels.ndim == 2 else "RGB"))
+
+    def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
+        q = params["quality"]
+        if isinstance(inpt, Image.Image):
+            if inpt.mode not in ("RGB", "L"):
+                raise ValueError(f"RDJPEG takes RGB or L PIL images, got mode {inpt.mode!r}")
+            return Image.fromarray(self._roundtrip(np.asarray(inpt), q))
+        if not isinstance(inpt, Tensor) or isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
+            return inpt
+        if inpt.dtype != torch.uint8 or inpt.dim() < 3 or inpt.shape[-3] not in (1, 3):
+            raise ValueError(f"RDJPEG takes uint8 tensors [..., 1 or 3, H, W], got {inpt.dtype} {tuple(inpt.shape)}")
+        flat = inpt.reshape(-1, *inpt.shape[-3:]).cpu()
+        out = []
+        for image in flat:
+            a = image.permute(1, 2, 0).numpy()
+            a = self._roundtrip(a[..., 0] if a.shape[2] == 1 else a, q)
+            out.append(torch.from_numpy(a.copy()).reshape(image.shape[1], image.shape[2], -1).permute(2, 0, 1))
+        result = torch.stack(out).reshape(inpt.shape).to(inpt.device)
+        return tv_tensors.wrap(result, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else result
+
+
+class DiffRDJPEG(nn.Module):
+    """Differentiable RDJPEG for training: prefilter then the simulated codec; gradients reach the input.
+
+    The forward pass equals the real Pillow codec's decode (bit-exact simulator); the backward pass uses the
+    simulator's masking surrogate. The prefilter's weights stay frozen.
+
+    Args:
+        quality: as for :class:`RDJPEG`; one quality per image is drawn when a range is given.
+        metric: the shipped prefilter ("mse", "msssim", "lpips"), or None for plain (simulated) JPEG.
+        subsampling: "4:2:0" (Pillow's default), "4:2:2" or "4:4:4".
+
+    Shape:
+        - Input: (B, C, H, W) or (C, H, W) float in [0, 1], C ∈ {1, 3}.
+        - Output: same shape.
+
+    Example:
+        >>> x = torch.rand(2, 3, 32, 32, requires_grad=True)
+        >>> DiffRDJPEG(quality=(20, 80))(x).sum().backward()
+        >>> x.grad.shape
+        torch.Size([2, 3, 32, 32])
+    """
+
+    def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse",
+                 subsampling: str = "4:2:0") -> None:  # fmt: skip
+        super().__init__()
+        self.quality, self.metric, self.subsampling = _quality_range(quality), metric, subsampling
+        self.prefilter = resolve_prefilter(metric, metric) if metric is not None else None
+
+    def forward(self, x: Tensor) -> Tensor:
+        single = x.dim() == 3
+        batch = x[None] if single else x
+        q = torch.randint(self.quality[0], self.quality[1] + 1, (batch.shape[0],), device=batch.device)
+        if self.prefilter is not None:
+            batch = self.prefilter.to(batch.device)(batch, q)
+        out = rdjpeg.diff_jpeg(batch, q, self.subsampling)
+        return out[0] if single else out
+
+    def extra_repr(self) -> str:
+        return f"quality={self.quality}, metric={self.metric!r}, subsampling={self.subsampling!r}"

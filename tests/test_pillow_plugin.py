@@ -1,0 +1,199 @@
+import io
+import shutil
+import subprocess
+import threading
+
+import imageio.v3 as iio
+import numpy as np
+import pytest
+from PIL import Image
+
+import rdjpeg_plugins  # noqa: F401  registers the format
+
+
+def photo(h=48, w=64, seed=0) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (max(1, h // 8), max(1, w // 8), 3), dtype=np.uint8)
+    a = np.asarray(Image.fromarray(base).resize((w, h), Image.BICUBIC)).astype(int)
+    return Image.fromarray(np.clip(a + rng.integers(-10, 11, a.shape), 0, 255).astype(np.uint8))
+
+
+def save(im: Image.Image, **options) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "RDJPEG", **options)
+    return buf.getvalue()
+
+
+def pillow_jpeg(im: Image.Image, **options) -> bytes:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", **options)
+    return buf.getvalue()
+
+
+def test_registered_without_taking_over_jpg():
+    Image.init()  # Pillow's full plugin initialisation must not drop the format
+    assert "RDJPEG" in Image.SAVE
+    assert Image.MIME["RDJPEG"] == "image/jpeg"
+    assert Image.registered_extensions()[".jpg"] == "JPEG"
+    assert Image.registered_extensions()[".jpeg"] == "JPEG"
+
+
+def test_output_is_a_standard_jpeg():
+    data = save(photo(), quality=60)
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.format == "JPEG" and out.size == (64, 48) and out.mode == "RGB"
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"quality": 30}, {"quality": 90, "subsampling": 0}, {"quality": 50, "subsampling": "4:2:2"},
+    {"optimize": True}, {"progressive": True}, {"progression": True}, {"quality": 80, "dpi": (300, 300)},
+    {"comment": b"hello"}, {"restart_marker_blocks": 4}, {"qtables": "web_high"}, {"quality": -1}, {"quality": 0},
+])  # fmt: skip
+def test_pillow_options_keep_their_meaning(options):
+    """Without the prefilter, RDJPEG writes exactly the bytes of Pillow's JPEG save with the same options."""
+    im = photo()
+    assert save(im, prefilter=None, **options) == pillow_jpeg(im, **options)
+
+
+def test_metadata_preserved():
+    im = photo()
+    exif = Image.Exif()
+    exif[0x010F] = "rdjpeg-test"  # Make
+    icc = b"\0" * 128 + b"fake-icc-profile"
+    data = save(im, quality=70, exif=exif.tobytes(), icc_profile=icc, dpi=(72, 144), comment=b"note", xmp=b"<x/>")
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.getexif()[0x010F] == "rdjpeg-test"
+        assert out.info["icc_profile"] == icc
+        assert out.info["dpi"] == (72, 144)
+        assert out.info["comment"] == b"note"
+        assert out.info["xmp"] == b"<x/>"
+
+
+@pytest.mark.parametrize("mode,expected", [("RGB", "RGB"), ("L", "L"), ("1", "L"), ("RGBX", "RGB"),
+                                           ("YCbCr", "RGB"), ("CMYK", "CMYK")])  # fmt: skip
+def test_modes_written(mode, expected):
+    data = save(photo().convert(mode), quality=70)
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.mode == expected
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "LA", "P", "I", "I;16", "F", "PA", "La"])
+def test_modes_refused_like_pillow_and_nothing_written(mode, tmp_path):
+    im = photo().convert("RGBA").convert(mode) if mode != "I;16" else photo().convert("L").convert("I;16")
+    with pytest.raises(OSError):
+        im.copy().save(io.BytesIO(), "JPEG")  # Pillow's own JPEG refuses it too
+    buf = io.BytesIO()
+    with pytest.raises(OSError, match="cannot write mode"):
+        im.save(buf, "RDJPEG")
+    assert buf.getvalue() == b""
+    target = tmp_path / "out.jpg"
+    with pytest.raises(OSError):
+        im.save(target, "RDJPEG")
+    assert not target.exists()  # Pillow removes the new file it opened
+
+
+@pytest.mark.parametrize("size", [(1, 1), (7, 9), (17, 13), (9, 1), (1, 31), (333, 77)])
+def test_sizes(size):
+    im = photo(size[1], size[0])
+    with Image.open(io.BytesIO(save(im, quality=75))) as out:
+        assert out.size == size
+
+
+def test_large_image():
+    im = photo(3000, 4000)
+    with Image.open(io.BytesIO(save(im, quality=75))) as out:
+        assert out.size == (4000, 3000)
+
+
+@pytest.mark.parametrize("quality", [101, -2, float("nan"), "75", 50.0, True, None])
+def test_bad_quality(quality):
+    buf = io.BytesIO()
+    with pytest.raises(ValueError, match="quality"):
+        photo().save(buf, "RDJPEG", quality=quality)
+    assert buf.getvalue() == b""
+
+
+@pytest.mark.parametrize("options,match", [
+    ({"qualty": 50}, "unknown"), ({"metric": "nope"}, "metric"), ({"backend": "nope"}, "backend"),
+    ({"effort": -1}, "effort"), ({"quality": "keep"}, "keep"), ({"subsampling": "4:1:1"}, "subsampling"),
+    ({"max_bytes": 0}, "max_bytes"),
+])  # fmt: skip
+def test_bad_options_write_nothing(options, match):
+    buf = io.BytesIO()
+    with pytest.raises(ValueError, match=match):
+        photo().save(buf, "RDJPEG", **options)
+    assert buf.getvalue() == b""
+
+
+def test_quality_extremes():
+    im = photo()
+    sizes = [len(save(im, quality=q)) for q in (0, 1, 100)]
+    assert sizes[0] == sizes[1] < sizes[2]
+
+
+def test_max_bytes():
+    im = photo(96, 128)
+    data = save(im, max_bytes=1500)
+    assert len(data) <= 1500
+    assert len(save(im, max_bytes=1500, quality=20)) <= len(data)
+
+
+def test_save_to_path_and_file_object(tmp_path):
+    im = photo()
+    im.save(tmp_path / "a.jpg", "RDJPEG", quality=50)
+    with open(tmp_path / "b.jpg", "wb") as f:
+        im.save(f, "RDJPEG", quality=50)
+    assert (tmp_path / "a.jpg").read_bytes() == (tmp_path / "b.jpg").read_bytes() == save(im, quality=50)
+
+
+def test_missing_and_read_only_destination(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        photo().save(tmp_path / "missing" / "a.jpg", "RDJPEG")
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        if (folder / "probe").exists() or _writable(folder):
+            pytest.skip("running as a user who can write to read-only folders (root)")
+        with pytest.raises(PermissionError):
+            photo().save(folder / "a.jpg", "RDJPEG")
+    finally:
+        folder.chmod(0o700)
+
+
+def _writable(folder) -> bool:
+    try:
+        (folder / "probe").write_bytes(b"")
+    except PermissionError:
+        return False
+    (folder / "probe").unlink()
+    return True
+
+
+def test_deterministic_and_thread_safe():
+    images = [photo(40 + 8 * i, 56, seed=i) for i in range(8)]
+    expected = [save(im, quality=60) for im in images]
+    assert [save(im, quality=60) for im in images] == expected
+    results = [None] * 8
+
+    def work(i):
+        results[i] = save(images[i].copy(), quality=60)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == expected
+
+
+def test_decodes_in_pillow_imageio_and_djpeg(tmp_path):
+    im = photo()
+    data = save(im, quality=70)
+    a = np.asarray(Image.open(io.BytesIO(data)))
+    assert np.array_equal(iio.imread(data, extension=".jpg"), a)
+    if shutil.which("djpeg") is None:
+        pytest.skip("djpeg not installed (Debian libjpeg-turbo-progs; .ci/run installs it)")
+    (tmp_path / "x.jpg").write_bytes(data)
+    ppm = subprocess.run(["djpeg", "-ppm", str(tmp_path / "x.jpg")], capture_output=True, check=True).stdout
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(ppm))), a)

@@ -1,0 +1,104 @@
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+import rdjpeg
+from rdjpeg_plugins.torchvision import RDJPEG, DiffRDJPEG
+
+
+def photo(h=32, w=40, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    base = rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(base).resize((w, h), Image.BICUBIC))
+
+
+def roundtrip(a: np.ndarray, q: int) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(rdjpeg.encode(a, q))))
+
+
+def test_pil_and_tensor_match_the_codec():
+    a = photo().copy()
+    out = RDJPEG(quality=50)(Image.fromarray(a))
+    assert isinstance(out, Image.Image) and np.array_equal(np.asarray(out), roundtrip(a, 50))
+    t = torch.from_numpy(a).permute(2, 0, 1)
+    out = RDJPEG(quality=50)(t)
+    assert out.dtype == torch.uint8 and torch.equal(out.permute(1, 2, 0), torch.from_numpy(roundtrip(a, 50)))
+
+
+def test_batches_grayscale_and_tv_tensors():
+    batch = torch.stack([torch.from_numpy(photo(seed=i)).permute(2, 0, 1) for i in range(3)]).reshape(3, 1, 3, 32, 40)
+    out = RDJPEG(quality=(30, 60))(batch)
+    assert out.shape == batch.shape and out.dtype == torch.uint8
+    gray = torch.from_numpy(photo()[..., 0])[None]
+    assert RDJPEG(40)(gray).shape == (1, 32, 40)
+    image = tv_tensors.Image(torch.from_numpy(photo()).permute(2, 0, 1))
+    assert isinstance(RDJPEG(40)(image), tv_tensors.Image)
+
+
+def test_annotations_pass_through():
+    image = tv_tensors.Image(torch.from_numpy(photo()).permute(2, 0, 1))
+    boxes = tv_tensors.BoundingBoxes([[1, 2, 10, 12]], format="XYXY", canvas_size=(32, 40))
+    mask = tv_tensors.Mask(torch.zeros(32, 40, dtype=torch.uint8))
+    sample = {"image": image, "boxes": boxes, "mask": mask, "label": 3}
+    out = v2.Compose([RDJPEG(quality=(20, 90)), v2.ToDtype(torch.float32, scale=True)])(sample)
+    assert out["boxes"] is boxes or torch.equal(out["boxes"], boxes)
+    assert torch.equal(out["mask"], mask) and out["label"] == 3
+    assert out["image"].dtype == torch.float32
+
+
+@pytest.mark.parametrize("kwargs,match", [
+    ({"quality": 0}, "quality"), ({"quality": (50, 40)}, "quality"), ({"quality": (1, 2, 3)}, "quality"),
+    ({"quality": 50.0}, "quality"), ({"backend": "nope"}, "backend"),
+])  # fmt: skip
+def test_bad_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        RDJPEG(**kwargs)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="uint8"):
+        RDJPEG(50)(torch.rand(3, 8, 8))
+    with pytest.raises(ValueError, match="mode"):
+        RDJPEG(50)(Image.new("RGBA", (8, 8)))
+
+
+class Images(torch.utils.data.Dataset):
+    def __len__(self):
+        return 4
+
+    def __getitem__(self, i):
+        return torch.from_numpy(photo(seed=i)).permute(2, 0, 1)
+
+
+def test_dataloader_with_workers():
+    torch.manual_seed(0)
+    transform = RDJPEG(quality=60)
+    dataset = Images()
+
+    class Transformed(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(dataset)
+
+        def __getitem__(self, i):
+            return transform(dataset[i])
+
+    batches = list(torch.utils.data.DataLoader(Transformed(), batch_size=2, num_workers=2))
+    expected = torch.stack([transform(dataset[i]) for i in range(4)])
+    assert torch.equal(torch.cat(batches), expected)
+
+
+def test_differentiable_variant():
+    x = (torch.from_numpy(photo()).permute(2, 0, 1)[None].float() / 255).requires_grad_()
+    jpeg = DiffRDJPEG(quality=50)
+    y = jpeg(x)
+    assert y.shape == x.shape
+    # the forward pass is the real codec's decode
+    assert torch.equal((y.detach()[0] * 255).round().byte().permute(1, 2, 0), torch.from_numpy(roundtrip(photo(), 50)))
+    y.square().sum().backward()
+    assert x.grad is not None and x.grad.abs().sum() > 0
+    assert DiffRDJPEG(quality=(20, 80), metric=None)(x[0]).shape == x.shape[1:]

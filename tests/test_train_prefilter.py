@@ -1,0 +1,106 @@
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from rdjpeg.cli import main
+from rdjpeg.prefilter import load_prefilter
+from rdjpeg.train.data import ImagePool
+from rdjpeg.train.prefilter import PrefilterConfig, RDLoss, train_prefilter
+
+TINY = {"steps": 40, "batch": 4, "crop": 48, "lr": 2e-3, "channels": 8, "blocks": 1, "val_every": 20,
+        "val_images": 2, "val_crop": 64, "val_qualities": (30, 60, 90)}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    root = tmp_path_factory.mktemp("train")
+    rng = np.random.default_rng(0)
+    for i in range(12):
+        base = rng.integers(0, 256, (10, 12, 3), dtype=np.uint8)
+        smooth = np.asarray(Image.fromarray(base).resize((96, 80), Image.BICUBIC)).astype(int)
+        noisy = np.clip(smooth + rng.normal(0, 6, smooth.shape), 0, 255).astype(np.uint8)
+        Image.fromarray(noisy).save(root / f"t{i:02d}.png")
+    return str(root)
+
+
+def fixed_batch_loss(model, cfg, data) -> float:
+    pool = ImagePool([data])
+    rng = np.random.default_rng(7)
+    x = torch.from_numpy(np.stack([ImagePool.crop(rng, pool.train, 48, 48) for _ in range(8)]))
+    x = x.permute(0, 3, 1, 2).float() / 255
+    q = torch.tensor([20, 30, 40, 50, 60, 70, 80, 90])
+    with torch.no_grad():
+        return RDLoss(cfg)(model, x, q).item()
+
+
+def test_tiny_training_lowers_the_loss_and_resumes(data, tmp_path):
+    cfg = PrefilterConfig(**TINY)
+    out = tmp_path / "run"
+    logs = []
+    model = train_prefilter([data], str(out), cfg, log=logs.append)
+    assert fixed_batch_loss(model, cfg, data) < 0.995  # the identity scores exactly 1
+    records = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [20, 40] and all(np.isfinite(r["val_bd_rate"]) for r in records)
+    best = load_prefilter(str(out / "prefilter.safetensors"))
+    assert best.channels == 8 and best.n_blocks == 1
+    # resuming a finished run does nothing; a longer run continues from the checkpoint
+    more = PrefilterConfig(**{**TINY, "steps": 40})
+    train_prefilter([data], str(out), more, log=logs.append)
+    assert "resumed at step 40" in logs
+    with pytest.raises(ValueError, match="different configuration"):
+        train_prefilter([data], str(out), PrefilterConfig(**{**TINY, "lr": 1e-3}), log=logs.append)
+
+
+def test_stops_after_minutes_and_resumes(data, tmp_path):
+    cfg = PrefilterConfig(**{**TINY, "steps": 1000, "val_every": 5})
+    logs = []
+    train_prefilter([data], str(tmp_path), cfg, minutes=0.0, log=logs.append)
+    assert "stopping after 0.0 minutes at step 5; run again to resume" in logs
+
+
+@pytest.mark.parametrize("option", [{"lambda_mode": "fixed"}, {"rate": "rho"}, {"rounding": "cubic"}])
+def test_ablation_variants_run(data, tmp_path, option):
+    cfg = PrefilterConfig(**{**TINY, "steps": 4, "val_every": 4, **option})
+    train_prefilter([data], str(tmp_path), cfg, log=lambda *_: None)
+    assert (tmp_path / "prefilter.safetensors").exists()
+
+
+@pytest.mark.parametrize("option,match", [
+    ({"lambda_mode": "guess"}, "lambda_mode"), ({"rate": "bits"}, "rate"), ({"rounding": "floor"}, "rounding"),
+    ({"quality_min": 0}, "qualities"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
+])  # fmt: skip
+def test_bad_configuration(data, tmp_path, option, match):
+    with pytest.raises(ValueError, match=match):
+        train_prefilter([data], str(tmp_path), PrefilterConfig(**{**TINY, **option}))
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_cli(data, tmp_path, capsys):
+    args = ["train", "prefilter", "--data", data, "--out", str(tmp_path), "--steps", "4", "--batch", "2", "--crop",
+            "32", "--channels", "8", "--blocks", "1", "--val-every", "4", "--val-images", "1"]  # fmt: skip
+    assert main(args) == 0
+    assert "val_bd_rate" in capsys.readouterr().out
+    assert main(["train", "prefilter", "--data", str(tmp_path / "missing"), "--out", str(tmp_path / "x")]) == 1
+
+
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+
+
+@pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun not installed beside this Python")
+def test_ddp_two_ranks(data, tmp_path):
+    cmd = [str(TORCHRUN), "--standalone", "--nproc-per-node", "2", "-m", "rdjpeg", "train", "prefilter", "--data",
+           data, "--out", str(tmp_path), "--steps", "6", "--batch", "2", "--crop", "32", "--channels", "8",
+           "--blocks", "1", "--val-every", "3", "--val-images", "1"]  # fmt: skip
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    records = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in records] == [3, 6]  # one log, written by rank 0
+    assert json.loads((tmp_path / "config.json").read_text())["world_size"] == 2

@@ -19,7 +19,7 @@ __all__ = [
     "estimate_bits",
     "estimate_lambda",
     "fast_lambda",
-    "quality_tables",
     "prefilter",
+    "quality_tables",
     "simulate_jpeg",
 ]

@@ -58,7 +58,9 @@ def compress(args: argparse.Namespace) -> int:
         print(f"rdjpeg: error: {error}", file=sys.stderr)
         return 2
     options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes,
-               "keep_metadata": not args.strip, **({"prefilter": None} if args.no_prefilter else {})}  # fmt: skip
+               "keep_metadata": not args.strip}  # fmt: skip
+    if args.plain:
+        options.update(prefilter=None, masking=False)
     options.update({k: v for k, v in (("subsampling", args.subsampling), ("optimize", args.optimize or None),
                                       ("progressive", args.progressive or None)) if v is not None})  # fmt: skip
     existing = "overwrite" if args.overwrite else args.existing
@@ -146,7 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--subsampling", choices=list(SUBSAMPLINGS), help="chroma subsampling (default 4:2:0)")
     p.add_argument("--optimize", action="store_true", help="optimized Huffman tables")
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
-    p.add_argument("--no-prefilter", action="store_true", help="plain JPEG (for comparisons)")
+    p.add_argument("--plain", action="store_true", help="no prefilter and no masking: plain JPEG (for comparisons)")
     p.add_argument("--strip", action="store_true", help="drop EXIF and ICC profile (kept by default)")
     p.add_argument("--existing", choices=["error", "skip", "overwrite"], default="error",
                    help="what to do when an output exists (default: error, exit 1)")  # fmt: skip

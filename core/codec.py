@@ -24,10 +24,12 @@ import torch
 from PIL import Image
 from torch import Tensor, nn
 
+from .backends import check_quality
 from .lagrangian import METRIC_OF_LOSS, estimate_lambda
+from .masking import adaptive_masking
 from .plugins import get_backend, get_metric
 from .rate import estimate_bits
-from .simulator import simulate_jpeg
+from .simulator import resolve_subsampling, simulate_jpeg
 
 Progress = Callable[[dict], None]
 
@@ -95,6 +97,21 @@ def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
     return y.clamp(0, 1).clone()  # clone: a normal tensor, usable as the start of refinement
 
 
+def _subsampling(encoder, quality: int, jpeg_options: dict) -> str:
+    """The chroma subsampling the backend will use with these options."""
+    chosen = jpeg_options.get("subsampling", -1)
+    return encoder.subsampling(quality) if chosen in (-1, None) else resolve_subsampling(chosen)
+
+
+def preprocess(x: Tensor, quality: int, model: nn.Module | None, masking: bool, encoder, jpeg_options: dict) -> Tensor:
+    """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder."""
+    y = apply_prefilter(model, x, quality)
+    if masking:
+        tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality))
+        y = adaptive_masking(y, quality, _subsampling(encoder, quality, jpeg_options), tables=tables)
+    return y
+
+
 def _check_int(name: str, value, low: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
@@ -108,6 +125,7 @@ def encode(
     backend: str = "pillow",
     effort: int = 0,
     prefilter="auto",
+    masking: bool | None = None,
     callback: Progress | None = None,
     max_bytes: int | None = None,
     check_every: int = 5,
@@ -124,6 +142,8 @@ def encode(
         effort: per-image refinement steps (0 = none).
         prefilter: "auto" (the shipped network for ``metric``, if any), a metric name (that shipped network), an
             ``nn.Module`` called as ``prefilter(x, quality)``, or None.
+        masking: adaptive DCT-domain masking (:mod:`rdjpeg.masking`) after the prefilter; default on, except with
+            custom ``qtables`` (its decisions need the encoder's tables).
         callback: called with a dict (step, real cost, bpp, best step) after every real-codec check.
         max_bytes: target size: the highest quality whose file fits in this many bytes (binary search, prefilter on).
         check_every: refinement steps between real-codec checks.
@@ -147,18 +167,29 @@ def encode(
     encoder = get_backend(backend)
     get_metric(METRIC_OF_LOSS.get(metric, metric))  # unknown metric → error even when nothing optimizes for it
     model = resolve_prefilter(prefilter, metric)
+    if quality is not None:
+        quality = check_quality(quality)
+    encoder.check_options(jpeg_options)
+    if masking is None:
+        masking = jpeg_options.get("qtables") is None
+    elif not isinstance(masking, bool):
+        raise ValueError(f"masking must be True, False or None, got {masking!r}")
+
+    def start_at(q: int) -> Tensor:
+        return preprocess(x, q, model, masking, encoder, jpeg_options)
+
     if max_bytes is not None:
         max_bytes = _check_int("max_bytes", max_bytes, 1)
         top = 100 if quality is None else quality
-        quality, data = search_quality(lambda q: encoder.encode(tensor_to_pixels(apply_prefilter(model, x, q)), q,
-                                                                **jpeg_options), top, max_bytes)  # fmt: skip
+        quality, data = search_quality(lambda q: encoder.encode(tensor_to_pixels(start_at(q)), q, **jpeg_options),
+                                       top, max_bytes)  # fmt: skip
         if effort == 0:
             return data
-        refined = _refine(x, apply_prefilter(model, x, quality), quality, metric, encoder, effort, callback,
-                          check_every, lr, jpeg_options)  # fmt: skip
+        refined = _refine(x, start_at(quality), quality, metric, encoder, effort, callback, check_every, lr,
+                          jpeg_options)  # fmt: skip
         return refined if len(refined) <= max_bytes else data
     quality = 75 if quality is None else quality
-    start = apply_prefilter(model, x, quality)
+    start = start_at(quality)
     if effort == 0:
         return encoder.encode(tensor_to_pixels(start), quality, **jpeg_options)
     return _refine(x, start, quality, metric, encoder, effort, callback, check_every, lr, jpeg_options)
@@ -166,8 +197,6 @@ def encode(
 
 def search_quality(write: Callable[[int], bytes], top: int, max_bytes: int) -> tuple[int, bytes]:
     """The highest quality in 1..``top`` whose file fits in ``max_bytes`` (sizes grow with quality), and its bytes."""
-    from .backends import check_quality
-
     lo, hi, best = 1, check_quality(top), None
     while lo <= hi:
         mid = (lo + hi) // 2
@@ -198,7 +227,7 @@ def _refine(x, start, quality, metric, encoder, effort, callback, check_every, l
     lam = float(estimate_lambda(x, quality, metric))
     best_cost, best_step = d0 + lam * bpp0, 0
     pixels = x.shape[-1] * x.shape[-2]
-    subsampling = jpeg_options.get("subsampling", encoder.subsampling(quality))
+    subsampling = _subsampling(encoder, quality, jpeg_options)
     tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality))
     xp = start.clone().requires_grad_()
     optimizer = torch.optim.Adam([xp], lr=lr / 255)

@@ -54,6 +54,8 @@ def _parse_value(text: str):
         return True
     if lowered in ("false", "no", "off"):
         return False
+    if lowered == "none":
+        return None
     for kind in (int, float):
         try:
             return kind(text)

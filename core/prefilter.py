@@ -35,9 +35,32 @@ BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chrom
 _RGB_TO_YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 
 
-def _dct_basis(like: Tensor) -> Tensor:
-    m = _dct_matrix(like.dtype, like.device)
-    return torch.einsum("ui,vj->uvij", m, m).reshape(64, 1, 8, 8)  # orthonormal 2-D DCT = JPEG's DCT
+def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    with torch.inference_mode(False):  # cached: must not be inference tensors, or later autograd use fails
+        return _build_linear_maps(dtype, device)
+
+
+@functools.cache
+def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """The fixed linear parts as 1×1 convolutions on pixel-unshuffled images (one matrix product per cell).
+
+    Returns (luma (64, 192), luma bias (64,), chroma (128, 768), edit (192, 192)):
+    * luma: Y DCT coefficients of an 8×8 cell from its unshuffled RGB (orthonormal DCT = JPEG's, level shift 128);
+    * chroma: Cb and Cr DCT coefficients of a 16×16 cell after 2×2 averaging, from its unshuffled RGB;
+    * edit: RGB change of an 8×8 cell from changes of its Y, Cb, Cr DCT coefficients (inverse DCT and colour).
+    """
+    f64 = torch.float64
+    dct = torch.einsum("ui,vj->uvij", _dct_matrix(f64, "cpu"), _dct_matrix(f64, "cpu")).reshape(64, 64)
+    ycc = torch.tensor(_RGB_TO_YCC, dtype=f64) * 255
+    luma = torch.einsum("pk,c->pck", dct, ycc[0]).reshape(64, 192)
+    bias = torch.zeros(64, dtype=f64)
+    bias[0] = -128 * 64 / 8  # DC of the level shift: the orthonormal DC basis is 1/8
+    rows = torch.arange(16)
+    pick = (rows[None, :] // 2 == torch.arange(8)[:, None]).to(f64)  # (8 samples, 16 pixels)
+    average = torch.einsum("ai,bj->abij", pick, pick).reshape(64, 256) / 4
+    chroma = torch.einsum("pk,ks,dc->dpcs", dct, average, ycc[1:]).reshape(128, 768)
+    edit = torch.einsum("ck,pq->cqkp", torch.linalg.inv(ycc), dct).reshape(192, 192)
+    return tuple(m.to(dtype=dtype, device=device) for m in (luma, bias, chroma, edit))
 
 
 def _tables(quality: Tensor, like: Tensor) -> Tensor:
@@ -46,8 +69,9 @@ def _tables(quality: Tensor, like: Tensor) -> Tensor:
     return quality_tables(q, like.device).to(like.dtype).reshape(-1, 2, 64)
 
 
-def quantizer_features(rgb: Tensor, quality: Tensor) -> Tensor:
-    """What the quantizer will see, per 8×8 cell: (B, 384, H/8, W/8) for an RGB image with H, W multiples of 16.
+def quantizer_features(cells: Tensor, rgb: Tensor, quality: Tensor) -> Tensor:
+    """What the quantizer will see, per 8×8 cell: (B, 384, H/8, W/8) for an RGB image with H, W multiples of 16
+    (``cells`` is its pixel-unshuffle by 8).
 
     For every DCT coefficient c of the encoder's Y blocks (8×8) and Cb/Cr blocks (8×8 after 2×2 averaging, i.e.
     16×16 pixels, broadcast to their four 8×8 cells): u = c / Q(quality), given as sign(u)·log(1 + |u|) and as the
@@ -55,12 +79,11 @@ def quantizer_features(rgb: Tensor, quality: Tensor) -> Tensor:
     boundary, which decides whether a small edit changes the file at all; a pixel-domain network would have to
     rediscover the DCT and the quality's tables to know it.
     """
-    b, _, h, w = rgb.shape
-    ycc = torch.einsum("kc,bchw->bkhw", torch.tensor(_RGB_TO_YCC, dtype=rgb.dtype, device=rgb.device), rgb) * 255
-    basis, tables = _dct_basis(rgb), _tables(quality, rgb)
-    luma = F.conv2d(ycc[:, :1] - 128, basis, stride=8) / tables[:, 0, :, None, None]
-    chroma = F.conv2d(F.avg_pool2d(ycc[:, 1:], 2).reshape(2 * b, 1, h // 2, w // 2), basis, stride=8)
-    chroma = chroma.reshape(b, 128, h // 16, w // 16) / tables[:, 1].repeat(1, 2)[:, :, None, None]
+    luma_map, bias, chroma_map, _ = _linear_maps(rgb.dtype, rgb.device)
+    tables = _tables(quality, rgb)
+    luma = F.conv2d(cells, luma_map[:, :, None, None], bias) / tables[:, 0, :, None, None]
+    chroma = F.conv2d(F.pixel_unshuffle(rgb, 16), chroma_map[:, :, None, None])
+    chroma = chroma / tables[:, 1].repeat(1, 2)[:, :, None, None]
     u = torch.cat([luma, F.interpolate(chroma, scale_factor=2, mode="nearest")], 1)
     return torch.cat([u.sign() * u.abs().log1p(), u - u.round()], 1)
 
@@ -71,12 +94,10 @@ def quantizer_edit(t: Tensor, quality: Tensor) -> Tensor:
     Scaling by the quantization step makes "move this coefficient by a fraction of its step" one number for the
     network at every quality: at q95 the same output moves the image far less than at q10.
     """
-    b, _, h, w = t.shape
     tables = _tables(quality, t)
-    steps = torch.cat([tables[:, :1], tables[:, 1:], tables[:, 1:]], 1).reshape(b, 192, 1, 1)
-    ycc = F.conv_transpose2d((t * steps).reshape(3 * b, 64, h, w), _dct_basis(t), stride=8).reshape(b, 3, 8 * h, 8 * w)
-    inverse = torch.linalg.inv(torch.tensor(_RGB_TO_YCC, dtype=torch.float64)).to(t)
-    return torch.einsum("ck,bkhw->bchw", inverse, ycc) / 255
+    steps = torch.cat([tables[:, :1], tables[:, 1:], tables[:, 1:]], 1).reshape(t.shape[0], 192, 1, 1)
+    edit = _linear_maps(t.dtype, t.device)[3]
+    return F.pixel_shuffle(F.conv2d(t * steps, edit[:, :, None, None]), 8)
 
 
 class _Block(nn.Module):
@@ -143,7 +164,8 @@ class Prefilter(nn.Module):
         ph, pw = -H % BLOCK_GRID, -W % BLOCK_GRID
         padded = F.pad(rgb, (0, pw, 0, ph), mode="replicate") if ph or pw else rgb
         film = self.film(self._quality_features(q)).view(x.shape[0], self.n_blocks, 2, self.channels, 1, 1)
-        h = self.head(F.pixel_unshuffle(padded, self.scale)) + self.head_dct(quantizer_features(padded, q))
+        cells = F.pixel_unshuffle(padded, self.scale)
+        h = self.head(cells) + self.head_dct(quantizer_features(cells, padded, q))
         for i, block in enumerate(self.blocks):
             h = block(h, film[:, i, 0], film[:, i, 1])
         out = padded + quantizer_edit(self.tail(h), q)
@@ -234,7 +256,8 @@ def prefilter(metric: str = "mse", pretrained: bool = True) -> Prefilter:
         available = pretrained_metrics()
         if metric not in available:
             raise ValueError(f"no pretrained prefilter for metric {metric!r}; available: {available}")
-        _PRETRAINED[metric] = load_prefilter(str(importlib.resources.files("rdjpeg") / "weights" /
+        with torch.inference_mode(False):  # cached: its weights must stay usable with autograd
+            _PRETRAINED[metric] = load_prefilter(str(importlib.resources.files("rdjpeg") / "weights" /
                                                  f"prefilter-{metric}.safetensors"))  # fmt: skip
     return _PRETRAINED[metric]
 

@@ -93,20 +93,25 @@ def rate_weights_path() -> str:
 _PRETRAINED: dict[str, RateEstimator] = {}
 
 
+def _load_rate(path: str) -> RateEstimator:
+    from safetensors.torch import load_file
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"rate estimator weights not found at {path!r}")
+    state = load_file(path)
+    model = RateEstimator(hidden=state["luma.net.0.weight"].shape[0])
+    model.load_state_dict(state)
+    return model.eval().requires_grad_(False)
+
+
 def rate_estimator(pretrained: bool = True, path: str | None = None) -> RateEstimator:
     """The rate network; ``pretrained`` loads the shipped weights (safetensors, no pickle), cached per path."""
     if not pretrained:
         return RateEstimator()
     path = path or rate_weights_path()
     if path not in _PRETRAINED:
-        from safetensors.torch import load_file
-
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"rate estimator weights not found at {path!r}")
-        state = load_file(path)
-        model = RateEstimator(hidden=state["luma.net.0.weight"].shape[0])
-        model.load_state_dict(state)
-        _PRETRAINED[path] = model.eval().requires_grad_(False)
+        with torch.inference_mode(False):  # cached: its weights must stay usable with autograd
+            _PRETRAINED[path] = _load_rate(path)
     return _PRETRAINED[path]
 
 

@@ -2,10 +2,12 @@
 
 Importing :mod:`rdjpeg_plugins` registers it. It claims no file extension (``.jpg`` stays Pillow's JPEG), so name the
 format when saving. Every option of Pillow's JPEG save keeps its meaning; rdjpeg adds ``metric``, ``effort``,
-``backend`` and ``max_bytes``. Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written
-as RGB); CMYK is written by Pillow's JPEG encoder unfiltered (the prefilter is trained on RGB); RGBA, LA, P, I, I;16
-and F raise ``OSError`` as Pillow's JPEG save does. The file is encoded completely in memory and written with one
-``fp.write``: a failed save writes nothing.
+``backend``, ``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.encode`).
+
+Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written as RGB); CMYK is written by
+Pillow's JPEG encoder unfiltered (the prefilter is trained on RGB); RGBA, LA, P, I, I;16 and F raise ``OSError`` as
+Pillow's JPEG save does. The file is encoded completely in memory and written with one ``fp.write``: a failed save
+writes nothing.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import rdjpeg
 from rdjpeg.backends import pillow_jpeg_bytes
 
 FORMAT = "RDJPEG"
-RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter"})
+RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter", "masking"})
 PILLOW_JPEG_OPTIONS = frozenset({
     "quality", "subsampling", "optimize", "progressive", "progression", "qtables", "exif", "icc_profile", "dpi",
     "comment", "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",

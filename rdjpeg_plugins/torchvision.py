@@ -23,6 +23,7 @@ from torchvision.transforms import v2
 
 import rdjpeg
 from rdjpeg.codec import resolve_prefilter
+from rdjpeg.masking import adaptive_masking
 from rdjpeg.plugins import get_backend
 
 
@@ -88,15 +89,18 @@ class RDJPEG(v2.Transform):
 
 
 class DiffRDJPEG(nn.Module):
-    """Differentiable RDJPEG for training: prefilter then the simulated codec; gradients reach the input.
+    """Differentiable RDJPEG for training: prefilter, masking, then the simulated codec; gradients reach the input.
 
-    The forward pass equals the real Pillow codec's decode (bit-exact simulator); the backward pass uses the
-    simulator's masking surrogate. The prefilter's weights stay frozen.
+    The forward pass equals the real Pillow codec's decode of what ``RDJPEG`` would write (bit-exact simulator); the
+    backward pass uses the simulator's surrogate and passes straight through the masking's discrete decisions. The
+    prefilter's weights stay frozen.
 
     Args:
         quality: as for :class:`RDJPEG`; one quality per image is drawn when a range is given.
-        metric: the shipped prefilter ("mse", "msssim", "lpips"), or None for plain (simulated) JPEG.
+        metric: the shipped prefilter ("mse", "msssim", "lpips"), or None for none.
         subsampling: "4:2:0" (Pillow's default), "4:2:2" or "4:4:4".
+        masking: apply adaptive DCT-domain masking as ``rdjpeg.encode`` does (False with ``metric=None``: plain
+            simulated JPEG).
 
     Shape:
         - Input: (B, C, H, W) or (C, H, W) float in [0, 1], C ∈ {1, 3}.
@@ -109,10 +113,11 @@ class DiffRDJPEG(nn.Module):
         torch.Size([2, 3, 32, 32])
     """
 
-    def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse",
-                 subsampling: str = "4:2:0") -> None:  # fmt: skip
+    def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse", subsampling: str = "4:2:0",
+                 masking: bool = True) -> None:  # fmt: skip
         super().__init__()
         self.quality, self.metric, self.subsampling = _quality_range(quality), metric, subsampling
+        self.masking = masking
         self.prefilter = resolve_prefilter(metric, metric) if metric is not None else None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -121,8 +126,12 @@ class DiffRDJPEG(nn.Module):
         q = torch.randint(self.quality[0], self.quality[1] + 1, (batch.shape[0],), device=batch.device)
         if self.prefilter is not None:
             batch = self.prefilter.to(batch.device)(batch, q)
+        if self.masking:
+            batch = batch + (adaptive_masking(batch.detach(), q, self.subsampling) - batch).detach()
         out = rdjpeg.diff_jpeg(batch, q, self.subsampling)
         return out[0] if single else out
 
     def extra_repr(self) -> str:
-        return f"quality={self.quality}, metric={self.metric!r}, subsampling={self.subsampling!r}"
+        return (
+            f"quality={self.quality}, metric={self.metric!r}, subsampling={self.subsampling!r}, masking={self.masking}"
+        )

@@ -3,10 +3,12 @@
 One step, for a batch of random crops x, each at its own random quality q:
 
     cost(x′)  = D(x, JPEG(x′)) + λ(x, q) · R̂(x′) / pixels        (D via ``sim.distortion``: real value, mask gradient)
-    loss      = mean over the batch of cost(P(x, q)) / cost(x)     (cost(x): the unedited crop, no gradient)
+    loss      = mean over the batch of log(cost(P(x, q)) / cost(x))    (cost(x): the unedited crop, no gradient)
 
-Dividing by the unedited crop's cost gives every quality and every image the same weight: the loss is the relative
-RD-cost change, which is what BD-rate rewards, and it starts at exactly 1 because P starts as the identity.
+The ratio to the unedited crop's cost gives every quality and every image the same weight: the loss is the relative
+RD-cost change, which is what BD-rate rewards. The log keeps a few crops where an edit costs many times the unedited
+crop's (nearly flat crops, whose cost is tiny) from dominating the batch. Without masking it starts at exactly 0,
+because P starts as the identity.
 
 Validation runs the REAL encoder and decoder: BD-rate of Pillow(P(x)) against Pillow(x), same settings, on held-back
 training images, in the metric the model is trained for. The best checkpoint by that number is kept.
@@ -24,6 +26,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 import torch
@@ -33,6 +36,7 @@ from torch import Tensor
 
 from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
 from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
+from ..masking import adaptive_masking
 from ..plugins import get_metric
 from ..prefilter import Prefilter, save_prefilter
 from ..rate import estimate_bits, rho_proxy
@@ -62,6 +66,7 @@ class PrefilterConfig:
     lambda_mode: str = "exact"  # λ(x) from real encodes; "fast": closed form; "fixed": one λ per quality (ablation)
     rate: str = "network"  # "rho": the ρ-domain proxy instead of the rate network (ablation)
     rounding: str = "mask"  # "ste" / "cubic": other quantizer surrogates (ablation)
+    masking: bool = True  # train in front of adaptive DCT-domain masking (as encode() runs it)
     val_every: int = 250
     val_images: int = 6
     val_crop: int = 320
@@ -132,12 +137,21 @@ class RDLoss:
             bits = estimate_bits(sim)
         return sim.distortion(self.metric.loss, x) + lam * bits / (x.shape[-1] * x.shape[-2])
 
+    def edit(self, model, x: Tensor, q: Tensor) -> Tensor:
+        """What the encoder receives: P(x), then the masking (gradients pass it straight through)."""
+        y = model(x, q)
+        if not self.cfg.masking:
+            return y
+        masked = adaptive_masking(y.detach(), q, self.cfg.subsampling)
+        return y + (masked - y).detach()
+
     def __call__(self, model, x: Tensor, q: Tensor) -> Tensor:
         lam = self.lagrangian(x, q)
         with torch.no_grad():
             base = self.cost(x, x, q, lam)
         keep = base > 1e-9  # a flat crop JPEG reproduces exactly has nothing to trade: leave it out
-        return (self.cost(x[keep], model(x[keep], q[keep]), q[keep], lam[keep]) / base[keep]).mean()
+        x, q = x[keep], q[keep]
+        return (self.cost(x, self.edit(model, x, q), q, lam[keep]) / base[keep]).log().mean()
 
 
 def validation_set(pool: ImagePool, cfg: PrefilterConfig) -> list[Tensor]:
@@ -151,13 +165,12 @@ def validation_set(pool: ImagePool, cfg: PrefilterConfig) -> list[Tensor]:
     return crops
 
 
-def real_bd_rate(model, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0") -> float:
-    """Mean per-image BD-rate (%) of Pillow(P(x)) against Pillow(x), real encoder and decoder, in ``metric``."""
+def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0", device="cpu") -> float:
+    """Mean per-image BD-rate (%) of Pillow(edit(x, q)) against Pillow(x), real encoder and decoder, in ``metric``."""
     from ..codec import image_to_tensor, tensor_to_pixels
     from ..evaluate import bd_rate
 
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
-    device = next(model.parameters()).device
     values = []
     for x in images:
         curves = []
@@ -165,7 +178,7 @@ def real_bd_rate(model, images: list[Tensor], qualities, metric: str, subsamplin
             bpp, score = [], []
             for q in qualities:
                 with torch.no_grad():
-                    xp = model(x.to(device), q).cpu() if edited else x
+                    xp = edit(x.to(device), torch.tensor([q], device=device)).cpu() if edited else x
                 blob = pillow_jpeg_bytes(Image.fromarray(tensor_to_pixels(xp)), quality=q,
                                          subsampling=PILLOW_SUBSAMPLING[subsampling])  # fmt: skip
                 decoded = image_to_tensor(np.asarray(Image.open(io.BytesIO(blob))))
@@ -251,7 +264,8 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
             stop = torch.tensor([minutes is not None and time.time() - start > 60 * minutes], dtype=torch.int32)
             if rank == 0:
                 model.eval()
-                bd = real_bd_rate(model, validation, cfg.val_qualities, cfg.metric, cfg.subsampling)
+                bd = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric,
+                                  cfg.subsampling, device)  # fmt: skip
                 model.train()
                 record = {"step": step, "loss": float(np.mean(losses)), "val_bd_rate": bd,
                           "seconds": round(time.time() - start), "lr": schedule.get_last_lr()[0]}  # fmt: skip

@@ -69,8 +69,13 @@ def tensor_to_pixels(x: Tensor) -> np.ndarray:
 
 
 def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
-    """The prefilter to use: "auto" → the registered model named like ``metric`` (the shipped one), if any; a name →
-    that registered model; an ``nn.Module`` → itself; None or False → none."""
+    """The prefilter to use: "auto" → the shipped default for ``metric``; a name → that registered model; an
+    ``nn.Module`` → itself; None or False → none.
+
+    The default is the registered model named like the metric, except for MSE: there adaptive masking alone beat the
+    trained network in front of it by real BD-rate (BENCHMARKS.md), so the MSE pipeline is masking only and the MSE
+    network is used when asked for by name.
+    """
     from .plugins import get_model, models
 
     if prefilter is None or prefilter is False:
@@ -79,12 +84,15 @@ def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
         return prefilter
     if prefilter == "auto":
         name = {"psnr": "mse"}.get(metric, metric)
+        if name in MASKED_METRICS:
+            return None  # for MSE the masking alone measured better than the network in front of it
         return models()[name]() if name in models() else None
     if isinstance(prefilter, str):
         return get_model(prefilter)()
     raise ValueError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")
 
 
+MASKED_METRICS = ("mse", "psnr")  # metrics whose default pipeline includes adaptive masking
 TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
 
 
@@ -140,10 +148,12 @@ def encode(
         metric: what to optimize for: "mse", "msssim", "lpips" (or any registered metric).
         backend: the encoder that writes the file: "pillow", "mozjpeg", "jpegli", or a plugin.
         effort: per-image refinement steps (0 = none).
-        prefilter: "auto" (the shipped network for ``metric``, if any), a metric name (that shipped network), an
-            ``nn.Module`` called as ``prefilter(x, quality)``, or None.
-        masking: adaptive DCT-domain masking (:mod:`rdjpeg.masking`) after the prefilter; default on, except with
-            custom ``qtables`` (its decisions need the encoder's tables).
+        prefilter: "auto" (the shipped default for ``metric``: the msssim and lpips networks; none for mse, whose
+            default is the masking), a model name ("mse", "msssim", "lpips" or a plugin's), an ``nn.Module`` called
+            as ``prefilter(x, quality)``, or None.
+        masking: adaptive DCT-domain masking (:mod:`rdjpeg.masking`) after the prefilter. Default: on for "mse"
+            (its decisions weigh squared error; for MS-SSIM it is neutral and for LPIPS harmful, BENCHMARKS.md), off
+            with custom ``qtables`` (its decisions need the encoder's tables).
         callback: called with a dict (step, real cost, bpp, best step) after every real-codec check.
         max_bytes: target size: the highest quality whose file fits in this many bytes (binary search, prefilter on).
         check_every: refinement steps between real-codec checks.
@@ -171,7 +181,7 @@ def encode(
         quality = check_quality(quality)
     encoder.check_options(jpeg_options)
     if masking is None:
-        masking = jpeg_options.get("qtables") is None
+        masking = metric in MASKED_METRICS and jpeg_options.get("qtables") is None
     elif not isinstance(masking, bool):
         raise ValueError(f"masking must be True, False or None, got {masking!r}")
 

@@ -22,7 +22,7 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 import rdjpeg
-from rdjpeg.codec import resolve_prefilter
+from rdjpeg.codec import MASKED_METRICS, resolve_prefilter
 from rdjpeg.masking import adaptive_masking
 from rdjpeg.plugins import get_backend
 
@@ -99,8 +99,8 @@ class DiffRDJPEG(nn.Module):
         quality: as for :class:`RDJPEG`; one quality per image is drawn when a range is given.
         metric: the shipped prefilter ("mse", "msssim", "lpips"), or None for none.
         subsampling: "4:2:0" (Pillow's default), "4:2:2" or "4:4:4".
-        masking: apply adaptive DCT-domain masking as ``rdjpeg.encode`` does (False with ``metric=None``: plain
-            simulated JPEG).
+        masking: adaptive DCT-domain masking; default as ``rdjpeg.encode`` (on for "mse"). ``metric=None`` and
+            ``masking=False`` give plain simulated JPEG.
 
     Shape:
         - Input: (B, C, H, W) or (C, H, W) float in [0, 1], C ∈ {1, 3}.
@@ -114,11 +114,11 @@ class DiffRDJPEG(nn.Module):
     """
 
     def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse", subsampling: str = "4:2:0",
-                 masking: bool = True) -> None:  # fmt: skip
+                 masking: bool | None = None) -> None:  # fmt: skip
         super().__init__()
         self.quality, self.metric, self.subsampling = _quality_range(quality), metric, subsampling
-        self.masking = masking
-        self.prefilter = resolve_prefilter(metric, metric) if metric is not None else None
+        self.masking = metric in MASKED_METRICS if masking is None else masking
+        self.prefilter = resolve_prefilter("auto", metric) if metric is not None else None
 
     def forward(self, x: Tensor) -> Tensor:
         single = x.dim() == 3

@@ -66,7 +66,7 @@ class PrefilterConfig:
     lambda_mode: str = "exact"  # λ(x) from real encodes; "fast": closed form; "fixed": one λ per quality (ablation)
     rate: str = "network"  # "rho": the ρ-domain proxy instead of the rate network (ablation)
     rounding: str = "mask"  # "ste" / "cubic": other quantizer surrogates (ablation)
-    masking: bool = True  # train in front of adaptive DCT-domain masking (as encode() runs it)
+    masking: bool | None = None  # train in front of adaptive DCT-domain masking; None: as encode() does (mse only)
     val_every: int = 250
     val_images: int = 6
     val_crop: int = 320
@@ -74,6 +74,10 @@ class PrefilterConfig:
     seed: int = 0
 
     def check(self) -> None:
+        if self.masking is None:
+            from ..codec import MASKED_METRICS
+
+            self.masking = self.metric in MASKED_METRICS
         for name, value, allowed in (("lambda_mode", self.lambda_mode, LAMBDAS), ("rate", self.rate, RATES),
                                      ("rounding", self.rounding, ROUNDINGS)):  # fmt: skip
             if value not in allowed:

@@ -1,0 +1,71 @@
+"""Host-plugin speed: ``img.save(…, "RDJPEG")`` against ``img.save(…, "JPEG")`` on Kodak (median per-image time
+ratio, target ≤ 8×), and ``rdjpeg compress --jobs N`` throughput on a folder.
+
+Usage:
+    python benchmarks/plugin_speed.py --images "$RDJPEG_KODAK/*.png" --metric mse
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import io
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+from PIL import Image
+
+import rdjpeg_plugins  # noqa: F401
+
+
+def timed(fn, repeat: int = 3) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", required=True)
+    parser.add_argument("--metric", default="mse")
+    parser.add_argument("--quality", type=int, default=75)
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args()
+    from rdjpeg.runtime import set_default_threads
+
+    set_default_threads()
+    paths = sorted(glob.glob(args.images))
+    images = [Image.open(p).convert("RGB") for p in paths]
+    images[0].save(io.BytesIO(), "RDJPEG", quality=args.quality, metric=args.metric)  # load models once
+    ratios, ours, plain = [], [], []
+    for im in images:
+        t_plain = timed(lambda im=im: im.save(io.BytesIO(), "JPEG", quality=args.quality))
+        t_ours = timed(lambda im=im: im.save(io.BytesIO(), "RDJPEG", quality=args.quality, metric=args.metric), 1)
+        ratios.append(t_ours / t_plain)
+        ours.append(t_ours)
+        plain.append(t_plain)
+    print(
+        f"{len(images)} images, quality {args.quality}, metric {args.metric}: RDJPEG {1000 * np.median(ours):.0f} ms, "
+        f"JPEG {1000 * np.median(plain):.1f} ms per image (medians); median ratio {np.median(ratios):.1f}×"
+    )
+    with tempfile.TemporaryDirectory() as out:
+        for jobs in (1, args.jobs):
+            folder = os.path.join(out, f"j{jobs}")
+            cmd = [sys.executable, "-m", "rdjpeg", "compress", *paths, "-o", folder, "-q", str(args.quality),
+                   "--metric", args.metric, "--jobs", str(jobs), "--quiet"]  # fmt: skip
+            start = time.perf_counter()
+            subprocess.run(cmd, check=True, capture_output=True)
+            seconds = time.perf_counter() - start
+            print(f"rdjpeg compress --jobs {jobs}: {len(paths)} images in {seconds:.1f} s "
+                  f"({len(paths) / seconds:.2f} images/s, including start-up)")  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()

@@ -243,7 +243,8 @@ def _refine(x, start, quality, metric, encoder, effort, callback, check_every, l
     optimizer = torch.optim.Adam([xp], lr=lr / 255)
     for step in range(1, effort + 1):
         sim = simulate_jpeg(xp.clamp(0, 1), quality, subsampling, tables=tables)
-        loss = sim.distortion(m.loss, x).sum() + lam * estimate_bits(sim).sum() / pixels
+        d = sim.distortion(m.loss, x, getattr(m, "gradient_at", "proxy"))
+        loss = d.sum() + lam * estimate_bits(sim).sum() / pixels
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

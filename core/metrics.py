@@ -37,11 +37,19 @@ def _rgb(x: Tensor) -> Tensor:
 
 
 class Metric:
-    """Base class; subclasses set ``name``, ``higher_is_better``, ``unit`` and implement ``loss``/``score``."""
+    """Base class; subclasses set ``name``, ``higher_is_better``, ``unit`` and implement ``loss``/``score``.
+
+    ``gradient_at`` says where RD optimization takes this metric's gradient through the simulator (see
+    :meth:`rdjpeg.JPEGSimulation.distortion`): "proxy" (the quantization error held constant) for fidelity metrics,
+    where following the real decode's gradient only pre-compensates rounding; "decoded" for deep perceptual
+    metrics, whose gradient at the unedited image is zero and which must see the artifacts to counter them
+    (BENCHMARKS.md, "Where the distortion gradient is taken").
+    """
 
     name: str
     higher_is_better: bool
     unit: str = ""
+    gradient_at: str = "proxy"
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         raise NotImplementedError
@@ -181,6 +189,7 @@ class LPIPS(Metric):
     """LPIPS v0.1 with the AlexNet backbone (lower is better)."""
 
     name, higher_is_better, unit = "lpips", False, ""
+    gradient_at = "decoded"
 
     def __init__(self, weights: str | None = None) -> None:
         self.weights = weights

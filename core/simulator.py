@@ -298,13 +298,19 @@ class JPEGSimulation:
     tables: Tensor
     subsampling: str
 
-    def distortion(self, metric: Callable[[Tensor, Tensor], Tensor], reference: Tensor) -> Tensor:
-        """``metric(reference, decoded)`` in value, with the gradient of ``metric(reference, proxy)``.
+    def distortion(self, metric: Callable[[Tensor, Tensor], Tensor], reference: Tensor, at: str = "proxy") -> Tensor:
+        """``metric(reference, decoded)`` in value, with the gradient taken at ``at``.
 
-        The value is the real codec's distortion, but the gradient is taken at the surrogate's reconstruction:
-        for "mask" and "ste" the unquantized image, so the quantization error is held constant instead of being
-        fed back (see :func:`relaxed_rounding`).  Use this in training losses rather than ``metric(x, decoded)``.
+        "proxy" (default): the gradient of ``metric(reference, proxy)``, at the surrogate's reconstruction: for
+        "mask" and "ste" the unquantized image, so the quantization error is held constant instead of being fed back
+        (see :func:`relaxed_rounding`). Right for fidelity metrics (MSE, MS-SSIM). "decoded": the gradient of
+        ``metric(reference, decoded)`` at the real decode, through the surrogate's Jacobian. Right for deep
+        perceptual metrics such as LPIPS (``Metric.gradient_at`` records which).
         """
+        if at == "decoded":
+            return metric(reference, self.decoded)
+        if at != "proxy":
+            raise ValueError(f"at must be 'proxy' or 'decoded', got {at!r}")
         real = metric(reference, self.decoded.detach())
         smooth = metric(reference, self.proxy)
         return real + (smooth - smooth.detach())

@@ -139,7 +139,8 @@ class RDLoss:
             bits = _interpolate(self.calibration["bits_per_rho"], q).to(x) * rho_proxy(sim)
         else:
             bits = estimate_bits(sim)
-        return sim.distortion(self.metric.loss, x) + lam * bits / (x.shape[-1] * x.shape[-2])
+        d = sim.distortion(self.metric.loss, x, getattr(self.metric, "gradient_at", "proxy"))
+        return d + lam * bits / (x.shape[-1] * x.shape[-2])
 
     def edit(self, model, x: Tensor, q: Tensor) -> Tensor:
         """What the encoder receives: P(x), then the masking (gradients pass it straight through)."""

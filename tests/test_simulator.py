@@ -171,6 +171,22 @@ def test_distortion_value_is_real_and_gradient_is_the_proxys():
     assert torch.isfinite(xp.grad).all() and xp.grad.abs().sum() > 0
 
 
+def test_distortion_gradient_at_the_decode():
+    x = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    mse = lambda a, b: (a - b).square().mean()  # noqa: E731
+    grads = []
+    for at in ("proxy", "decoded"):
+        xp = x.clone().requires_grad_()
+        sim = simulate_jpeg(xp, 30)
+        d = sim.distortion(mse, x, at)
+        assert torch.allclose(d, mse(x, sim.decoded))  # same real value either way
+        d.backward()
+        grads.append(xp.grad)
+    assert not torch.allclose(grads[0], grads[1])  # at the decode, the quantization error pulls
+    with pytest.raises(ValueError, match="at must be"):
+        simulate_jpeg(x, 30).distortion(mse, x, "somewhere")
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

@@ -208,6 +208,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--rate", choices=["network", "rho"], help="rate model: network (default) or ρ-proxy (ablation)")
     p.add_argument("--rounding", choices=["mask", "ste", "cubic"], help="quantizer surrogate (default mask)")
+    p.add_argument("--masking", action=argparse.BooleanOptionalAction,
+                   help="train in front of adaptive masking (default: as encode() does, i.e. for mse)")  # fmt: skip
     p.add_argument("--val-every", type=int, help="steps between real-codec validations")
     p.add_argument("--val-images", type=int)
     p.add_argument("--seed", type=int)

@@ -1,0 +1,134 @@
+"""``rdjpeg compress``: many inputs (files, globs, folder trees) → RD-optimized JPEGs, in parallel, never losing data.
+
+Each output is encoded completely in memory and written atomically (temporary file + rename), so a failed or
+interrupted job leaves no partial file and an existing output untouched. An existing output is an error unless
+``--existing skip`` or ``--existing overwrite`` says otherwise.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from multiprocessing import get_context
+
+from PIL import Image
+
+from .files import IMAGE_SUFFIXES, write_atomically
+
+EXISTING = ("error", "skip", "overwrite")
+
+
+@dataclass(frozen=True)
+class Job:
+    source: str
+    target: str
+
+
+def plan_jobs(inputs: list[str], output: str) -> list[Job]:
+    """Map inputs to output paths; raises ValueError for usage errors (nothing is written).
+
+    A single input file and an output that is not an existing folder: write exactly ``output``. Otherwise ``output``
+    is a folder (created if needed); files go there by name, and a folder tree's files keep their relative paths.
+    """
+    found: list[tuple[str, str]] = []  # (source, path relative to the output folder)
+    for item in inputs:
+        if os.path.isdir(item):
+            for path in sorted(glob.glob(os.path.join(glob.escape(item), "**", "*"), recursive=True)):
+                if os.path.isfile(path) and path.lower().endswith(IMAGE_SUFFIXES):
+                    found.append((path, os.path.relpath(path, item)))
+        elif os.path.isfile(item):
+            found.append((item, os.path.basename(item)))
+        else:
+            matches = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
+            if not matches:
+                raise ValueError(f"no such file, folder or matching files: {item!r}")
+            found += [(p, os.path.basename(p)) for p in matches]
+    if not found:
+        raise ValueError(f"no images found in {inputs}")
+    single = len(inputs) == 1 and os.path.isfile(inputs[0]) and not os.path.isdir(output)
+    if single:
+        folder = os.path.dirname(os.path.abspath(output))
+        if not os.path.isdir(folder):
+            raise ValueError(f"the output's folder does not exist: {folder}")
+        return [Job(found[0][0], output)]
+    jobs, seen = [], {}
+    for source, relative in found:
+        target = os.path.join(output, os.path.splitext(relative)[0] + ".jpg")
+        if target in seen:
+            raise ValueError(f"{source} and {seen[target]} would both be written to {target}")
+        seen[target] = source
+        jobs.append(Job(source, target))
+    return jobs
+
+
+def compress_one(job: Job, quality: int | None, options: dict, existing: str) -> tuple[str, str, int, float]:
+    """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
+    per-file problems (bad image, unwritable folder): they become "failed" with the reason."""
+    from .codec import encode, open_image
+
+    start = time.perf_counter()
+    if os.path.exists(job.target) and existing != "overwrite":
+        if existing == "skip":
+            return "skipped", f"{job.target} exists", 0, 0.0
+        return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
+    try:
+        with Image.open(job.source) as original:
+            metadata = {k: original.info[k] for k in ("exif", "icc_profile") if original.info.get(k)}
+        image = open_image(job.source)
+        if options.get("backend", "pillow") != "pillow" or not options.pop("keep_metadata", True):
+            metadata = {}
+        options = {k: v for k, v in options.items() if k != "keep_metadata"}
+        data = encode(image, quality, **options, **metadata)
+        folder = os.path.dirname(os.path.abspath(job.target))
+        os.makedirs(folder, exist_ok=True)
+        write_atomically(job.target, data)
+    except (OSError, ValueError, ImportError, Image.DecompressionBombError) as error:
+        return "failed", str(error), 0, time.perf_counter() - start
+    bpp = 8 * len(data) / (image.width * image.height)
+    return "ok", f"{len(data)} bytes, {bpp:.3f} bpp", len(data), time.perf_counter() - start
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
+             progress: bool = True, log=print) -> dict[str, int]:  # fmt: skip
+    """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed."""
+    from tqdm import tqdm
+
+    if existing not in EXISTING:
+        raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
+    counts = {"ok": 0, "skipped": 0, "failed": 0}
+    bar = tqdm(total=len(jobs), unit="image", desc="compress", disable=not progress, file=sys.stderr)
+
+    def report(job: Job, result: tuple[str, str, int, float]) -> None:
+        status, message, _, seconds = result
+        counts[status] += 1
+        line = f"{job.source} -> {job.target}: {message}" + (f", {seconds:.1f} s" if status == "ok" else "")
+        if status == "failed":
+            tqdm.write(f"rdjpeg: error: {job.source}: {message}", file=sys.stderr)
+        elif progress:
+            tqdm.write(("skipped " if status == "skipped" else "") + line, file=sys.stderr)
+        else:
+            log(("skipped " if status == "skipped" else "") + line)
+        bar.update()
+
+    if workers <= 1 or len(jobs) == 1:
+        for job in jobs:
+            report(job, compress_one(job, quality, dict(options), existing))
+    else:
+        threads = max(1, (os.cpu_count() or 1) // workers)
+        context = get_context("spawn")  # fork after torch has started threads can deadlock
+        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+            futures = {pool.submit(compress_one, job, quality, dict(options), existing): job for job in jobs}
+            for future in as_completed(futures):
+                report(futures[future], future.result())
+    bar.close()
+    return counts

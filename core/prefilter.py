@@ -44,9 +44,10 @@ def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tens
 def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The fixed linear parts as 1×1 convolutions on pixel-unshuffled images (one matrix product per cell).
 
-    Returns (luma (64, 192), luma bias (64,), chroma (128, 768), edit (192, 192)):
+    Returns (luma (64, 192), luma bias (64,), chroma (128, 192), edit (192, 192)):
     * luma: Y DCT coefficients of an 8×8 cell from its unshuffled RGB (orthonormal DCT = JPEG's, level shift 128);
-    * chroma: Cb and Cr DCT coefficients of a 16×16 cell after 2×2 averaging, from its unshuffled RGB;
+    * chroma: Cb and Cr DCT coefficients of a 16×16 cell, from the unshuffled 2×2-averaged RGB (what the encoder
+      averages);
     * edit: RGB change of an 8×8 cell from changes of its Y, Cb, Cr DCT coefficients (inverse DCT and colour).
     """
     f64 = torch.float64
@@ -55,10 +56,7 @@ def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor
     luma = torch.einsum("pk,c->pck", dct, ycc[0]).reshape(64, 192)
     bias = torch.zeros(64, dtype=f64)
     bias[0] = -128 * 64 / 8  # DC of the level shift: the orthonormal DC basis is 1/8
-    rows = torch.arange(16)
-    pick = (rows[None, :] // 2 == torch.arange(8)[:, None]).to(f64)  # (8 samples, 16 pixels)
-    average = torch.einsum("ai,bj->abij", pick, pick).reshape(64, 256) / 4
-    chroma = torch.einsum("pk,ks,dc->dpcs", dct, average, ycc[1:]).reshape(128, 768)
+    chroma = torch.einsum("pk,dc->dpck", dct, ycc[1:]).reshape(128, 192)  # applied to 2×2-averaged cells
     edit = torch.einsum("ck,pq->cqkp", torch.linalg.inv(ycc), dct).reshape(192, 192)
     return tuple(m.to(dtype=dtype, device=device) for m in (luma, bias, chroma, edit))
 
@@ -82,7 +80,7 @@ def quantizer_features(cells: Tensor, rgb: Tensor, quality: Tensor) -> Tensor:
     luma_map, bias, chroma_map, _ = _linear_maps(rgb.dtype, rgb.device)
     tables = _tables(quality, rgb)
     luma = F.conv2d(cells, luma_map[:, :, None, None], bias) / tables[:, 0, :, None, None]
-    chroma = F.conv2d(F.pixel_unshuffle(rgb, 16), chroma_map[:, :, None, None])
+    chroma = F.conv2d(F.pixel_unshuffle(F.avg_pool2d(rgb, 2), 8), chroma_map[:, :, None, None])
     chroma = chroma / tables[:, 1].repeat(1, 2)[:, :, None, None]
     u = torch.cat([luma, F.interpolate(chroma, scale_factor=2, mode="nearest")], 1)
     return torch.cat([u.sign() * u.abs().log1p(), u - u.round()], 1)

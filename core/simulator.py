@@ -358,13 +358,15 @@ def resolve_quality(quality: int | float | Tensor, batch: int, device: torch.dev
 
 
 def resolve_tables(tables: Tensor, batch: int, device: torch.device) -> Tensor:
-    """Validate custom quantization tables: (2, 8, 8) or (B, 2, 8, 8), natural order, integers 1..255."""
+    """Validate custom quantization tables: (2, 8, 8) or (B, 2, 8, 8), natural order, integers 1..32767.
+
+    Values above 255 need 16-bit tables (extended JPEG); mozjpeg writes them at low qualities."""
     given = torch.as_tensor(tables).detach()
     t = given[None] if given.dim() == 3 else given
     if t.dim() != 4 or t.shape[1:] != (2, 8, 8) or t.shape[0] not in (1, batch):
         raise ValueError(f"tables must have shape (2, 8, 8) or (B, 2, 8, 8), got {tuple(given.shape)}")
-    if not torch.isfinite(t.double()).all() or (t != t.round()).any() or (t < 1).any() or (t > 255).any():
-        raise ValueError("tables must hold whole numbers in 1..255 (baseline JPEG)")
+    if not torch.isfinite(t.double()).all() or (t != t.round()).any() or (t < 1).any() or (t > 32767).any():
+        raise ValueError("tables must hold whole numbers in 1..32767")
     return t.to(device=device, dtype=torch.int64).expand(batch, 2, 8, 8)
 
 

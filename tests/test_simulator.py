@@ -200,7 +200,7 @@ def test_distortion_gradient_at_the_decode():
         ({"subsampling": "4:1:1"}, "unknown subsampling"),
         ({"subsampling": 3}, "unknown subsampling"),
         ({"rounding": "floor"}, "unknown rounding"),
-        ({"tables": torch.zeros(2, 8, 8)}, "1..255"),
+        ({"tables": torch.zeros(2, 8, 8)}, "1..32767"),
         ({"tables": torch.ones(3, 8, 8)}, "shape"),
     ],
 )

@@ -1,15 +1,16 @@
 """The preprocessing network P: a small, quality-conditioned residual CNN that edits an image before JPEG.
 
-Design (fast on CPU, any size, one model for all qualities):
+Design (any size, one model for all qualities, quantizer-aware; docs/prefilter.md):
 
-* pixel-unshuffle by ``scale`` (default 8): the body works at 1/64 of the pixels, with 3·scale² = 192 input channels
-  carrying all detail; an 8×8 cell is exactly a JPEG luma block, so the body sees whole blocks. 48 channels ×
-  4 blocks (358 k parameters) run a 768×512 image in 26 ms on 2 cores (BENCHMARKS.md);
-* a 3×3 head, ``blocks`` residual blocks, and a 3×3 tail, then pixel-shuffle back and add to the input (residual);
+* pixel-unshuffle by 8: the body works at 1/64 of the pixels on 192 channels; an 8×8 cell is exactly a JPEG luma
+  block, so the body sees whole blocks. 48 channels × 4 blocks, 376 k parameters (speed in BENCHMARKS.md);
+* besides the pixels, the head sees :func:`quantizer_features`: each cell's Y and MCU Cb/Cr DCT coefficients in
+  quantization steps of the requested quality, with their rounding residuals;
+* a 3×3 head, ``blocks`` residual blocks with FiLM conditioning on the quality, and a 3×3 tail whose output is a
+  change of each coefficient in quantization steps (:func:`quantizer_edit` turns it into pixels); residual;
 * the tail starts at zero, so an untrained prefilter is the identity;
-* each block is modulated by FiLM (scale, shift) computed from the JPEG quality, so one network serves q 1..100;
-* inputs of any size are edge-padded to a multiple of ``scale`` and cropped back; grayscale images go through as three
-  equal channels and come back averaged;
+* inputs of any size are edge-padded to a multiple of 16 (one 4:2:0 MCU) and cropped back; grayscale images go
+  through as three equal channels and come back averaged;
 * :meth:`Prefilter.forward_tiled` processes large images in tiles whose margin exceeds the receptive field, so the
   result equals the untiled one (no seams) at bounded memory.
 """

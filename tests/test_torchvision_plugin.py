@@ -18,7 +18,7 @@ def photo(h=32, w=40, seed=0) -> np.ndarray:
 
 
 def roundtrip(a: np.ndarray, q: int) -> np.ndarray:
-    return np.asarray(Image.open(io.BytesIO(rdjpeg.encode(a, q))))
+    return np.array(Image.open(io.BytesIO(rdjpeg.encode(a, q))))
 
 
 def test_pil_and_tensor_match_the_codec():

@@ -14,7 +14,7 @@ from rdjpeg_plugins.torchvision import RDJPEG, DiffRDJPEG
 def photo(h=32, w=40, seed=0) -> np.ndarray:
     rng = np.random.default_rng(seed)
     base = rng.integers(0, 256, (h // 8, w // 8, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(base).resize((w, h), Image.BICUBIC))
+    return np.array(Image.fromarray(base).resize((w, h), Image.BICUBIC))
 
 
 def roundtrip(a: np.ndarray, q: int) -> np.ndarray:

@@ -57,15 +57,14 @@ def compress(args: argparse.Namespace) -> int:
     except ValueError as error:
         print(f"rdjpeg: error: {error}", file=sys.stderr)
         return 2
-    options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes,
-               "keep_metadata": not args.strip}  # fmt: skip
+    options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes}
     if args.plain:
         options.update(prefilter=None, masking=False)
     options.update({k: v for k, v in (("subsampling", args.subsampling), ("optimize", args.optimize or None),
                                       ("progressive", args.progressive or None)) if v is not None})  # fmt: skip
     existing = "overwrite" if args.overwrite else args.existing
     progress = not args.quiet and sys.stderr.isatty()
-    counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress)
+    counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress, keep_metadata=not args.strip)
     if len(jobs) > 1 or counts["failed"]:
         print(f"{counts['ok']} written, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
     return 1 if counts["failed"] else 0

@@ -37,10 +37,15 @@ Progress = Callable[[dict], None]
 GRAY_MODES = ("L", "1", "I;16", "I", "F")
 
 
+def jpeg_mode(image: Image.Image) -> Image.Image:
+    """The image as 8-bit RGB, or L for grayscale modes (what a JPEG can hold)."""
+    return image.convert("L" if image.mode in GRAY_MODES else "RGB")
+
+
 def open_image(path: str) -> Image.Image:
-    """Read an image file as 8-bit RGB, or L for grayscale modes (what a JPEG can hold)."""
+    """Read an image file as 8-bit RGB, or L for grayscale modes."""
     with Image.open(path) as image:
-        return image.convert("L" if image.mode in GRAY_MODES else "RGB")
+        return jpeg_mode(image)
 
 
 def image_to_tensor(image) -> Tensor:

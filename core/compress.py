@@ -65,10 +65,11 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
     return jobs
 
 
-def compress_one(job: Job, quality: int | None, options: dict, existing: str) -> tuple[str, str, int, float]:
+def compress_one(job: Job, quality: int | None, options: dict, existing: str, keep_metadata: bool = True):
     """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
-    per-file problems (bad image, unwritable folder): they become "failed" with the reason."""
-    from .codec import encode, open_image
+    per-file problems (bad image, unwritable folder): they become "failed" with the reason. EXIF and ICC profile
+    are carried over when ``keep_metadata`` and the backend (Pillow) can write them."""
+    from .codec import encode, jpeg_mode
 
     start = time.perf_counter()
     if os.path.exists(job.target) and existing != "overwrite":
@@ -77,11 +78,9 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str) ->
         return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
     try:
         with Image.open(job.source) as original:
-            metadata = {k: original.info[k] for k in ("exif", "icc_profile") if original.info.get(k)}
-        image = open_image(job.source)
-        if options.get("backend", "pillow") != "pillow" or not options.pop("keep_metadata", True):
-            metadata = {}
-        options = {k: v for k, v in options.items() if k != "keep_metadata"}
+            keep = keep_metadata and options.get("backend", "pillow") == "pillow"
+            metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
+            image = jpeg_mode(original)
         data = encode(image, quality, **options, **metadata)
         folder = os.path.dirname(os.path.abspath(job.target))
         os.makedirs(folder, exist_ok=True)
@@ -99,7 +98,7 @@ def _init_worker(threads: int) -> None:
 
 
 def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
-             progress: bool = True, log=print) -> dict[str, int]:  # fmt: skip
+             progress: bool = True, keep_metadata: bool = True, log=print) -> dict[str, int]:  # fmt: skip
     """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed."""
     from tqdm import tqdm
 
@@ -122,12 +121,12 @@ def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str 
 
     if workers <= 1 or len(jobs) == 1:
         for job in jobs:
-            report(job, compress_one(job, quality, dict(options), existing))
+            report(job, compress_one(job, quality, options, existing, keep_metadata))
     else:
         threads = max(1, (os.cpu_count() or 1) // workers)
         context = get_context("spawn")  # fork after torch has started threads can deadlock
         with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
-            futures = {pool.submit(compress_one, job, quality, dict(options), existing): job for job in jobs}
+            futures = {pool.submit(compress_one, job, quality, options, existing, keep_metadata): job for job in jobs}
             for future in as_completed(futures):
                 report(futures[future], future.result())
     bar.close()

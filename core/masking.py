@@ -31,10 +31,9 @@ from torch import Tensor, nn
 from .lagrangian import fast_lambda
 from .rate import RateEstimator, rate_estimator
 from .simulator import _check_image, _dct_matrix, resolve_quality, resolve_subsampling, simulate_jpeg, unblockify
+from .tables import RGB_TO_YCBCR
 
-_YCC_TO_RGB = torch.linalg.inv(
-    torch.tensor(((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312)))
-)
+_YCC_TO_RGB = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR))
 # RGB MSE per pixel of a unit error in Y, Cb, Cr (mean over the three channels of the squared inverse-colour column).
 _COMPONENT_WEIGHT = _YCC_TO_RGB.square().mean(0).tolist()
 

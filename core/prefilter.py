@@ -28,12 +28,9 @@ from torch import Tensor, nn
 
 from .hookspecs import hookimpl
 from .simulator import _check_image, _dct_matrix, resolve_quality
-from .tables import quality_tables
+from .tables import RGB_TO_YCBCR, quality_tables
 
 BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chroma blocks
-
-
-_RGB_TO_YCC = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))
 
 
 def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -53,7 +50,7 @@ def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor
     """
     f64 = torch.float64
     dct = torch.einsum("ui,vj->uvij", _dct_matrix(f64, "cpu"), _dct_matrix(f64, "cpu")).reshape(64, 64)
-    ycc = torch.tensor(_RGB_TO_YCC, dtype=f64) * 255
+    ycc = torch.tensor(RGB_TO_YCBCR, dtype=f64) * 255
     luma = torch.einsum("pk,c->pck", dct, ycc[0]).reshape(64, 192)
     bias = torch.zeros(64, dtype=f64)
     bias[0] = -128 * 64 / 8  # DC of the level shift: the orthonormal DC basis is 1/8

@@ -58,3 +58,7 @@ def quality_tables(quality: torch.Tensor, device: torch.device | str | None = No
     lum = torch.tensor(STD_LUMINANCE, device=scale.device)
     chrom = torch.tensor(STD_CHROMINANCE, device=scale.device)
     return torch.stack([scaled_table(lum, scale), scaled_table(chrom, scale)], dim=1)
+
+
+# JFIF RGB → YCbCr (CCIR 601) as floats; the simulator's exact path uses libjpeg's fixed-point form of the same matrix.
+RGB_TO_YCBCR = ((0.299, 0.587, 0.114), (-0.168736, -0.331264, 0.5), (0.5, -0.418688, -0.081312))

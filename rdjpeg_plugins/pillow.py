@@ -63,10 +63,8 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
         im = im.convert("RGB")
     elif im.mode not in ("RGB", "L"):
         raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
-    if settings.get("max_bytes") is not None and "quality" in info and info["quality"] != -1:
-        settings["quality"] = quality  # with max_bytes an explicit quality is the ceiling of the search
-    elif settings.get("max_bytes") is None:
-        settings["quality"] = quality
+    if settings.get("max_bytes") is None or info.get("quality", -1) != -1:
+        settings["quality"] = quality  # with max_bytes, only an explicit quality is passed: the search's ceiling
     im.load()
     return rdjpeg.encode(im, **settings, **options)
 

@@ -35,6 +35,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+from ..codec import image_to_tensor, tensor_to_pixels
 from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
 from ..masking import adaptive_masking
 from ..plugins import get_metric
@@ -110,13 +111,9 @@ def calibrate(cfg: PrefilterConfig, images: list[np.ndarray], crops: int = 16) -
         lam[q] = float(estimate_lambda(x, q, cfg.metric, cfg.subsampling).median().clamp_min(1e-9))
         with torch.no_grad():
             proxy = rho_proxy(simulate_jpeg(x, q, cfg.subsampling, decode=False))
-        bits = [8 * len(pillow_jpeg_bytes(Image.fromarray(c), quality=q)) for c in _to_pixels(x)]
+        bits = [8 * len(pillow_jpeg_bytes(Image.fromarray(tensor_to_pixels(c[None])), quality=q)) for c in x]
         rho[q] = float(np.median(np.asarray(bits) / proxy.numpy()))
     return {"lambda": lam, "bits_per_rho": rho}
-
-
-def _to_pixels(x: Tensor) -> list[np.ndarray]:
-    return list((x * 255).round().byte().permute(0, 2, 3, 1).cpu().numpy())
 
 
 class RDLoss:
@@ -172,7 +169,6 @@ def validation_set(pool: ImagePool, cfg: PrefilterConfig) -> list[Tensor]:
 
 def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0", device="cpu") -> float:
     """Mean per-image BD-rate (%) of Pillow(edit(x, q)) against Pillow(x), real encoder and decoder, in ``metric``."""
-    from ..codec import image_to_tensor, tensor_to_pixels
     from ..evaluate import bd_rate
 
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))

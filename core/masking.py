@@ -38,8 +38,8 @@ _YCC_TO_RGB = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR))
 _COMPONENT_WEIGHT = _YCC_TO_RGB.square().mean(0).tolist()
 
 SCALE = 1.0  # tuned on training images (benchmarks/masking.py), never on Kodak
-ITERATIONS = 3
-MARGIN = 0.05
+ITERATIONS = 4
+MARGIN = 0.1
 CHROMA_FACTORS = {"4:4:4": (1, 1), "4:2:2": (1, 2), "4:2:0": (2, 2)}  # (vertical, horizontal) pixels per sample
 
 

@@ -40,23 +40,27 @@ def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tens
 
 @functools.cache
 def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
-    """The fixed linear parts as 1×1 convolutions on pixel-unshuffled images (one matrix product per cell).
+    """The fixed linear parts, as convolutions on pixel-unshuffled images (one matrix product per cell or MCU).
 
-    Returns (luma (64, 192), luma bias (64,), chroma (128, 192), edit (192, 192)):
+    Returns (luma (64, 192, 1, 1), luma bias (64,), chroma (128, 192, 2, 2), edit (192, 192)):
     * luma: Y DCT coefficients of an 8×8 cell from its unshuffled RGB (orthonormal DCT = JPEG's, level shift 128);
-    * chroma: Cb and Cr DCT coefficients of a 16×16 cell, from the unshuffled 2×2-averaged RGB (what the encoder
-      averages);
+    * chroma: Cb and Cr DCT coefficients of a 16×16 MCU from its four cells (stride 2): the DCT of the 2×2-averaged
+      RGB, which is what the encoder downsamples. Reading the cells costs a fifth of pooling the full image again;
     * edit: RGB change of an 8×8 cell from changes of its Y, Cb, Cr DCT coefficients (inverse DCT and colour).
     """
     f64 = torch.float64
     dct = torch.einsum("ui,vj->uvij", _dct_matrix(f64, "cpu"), _dct_matrix(f64, "cpu")).reshape(64, 64)
     ycc = torch.tensor(RGB_TO_YCBCR, dtype=f64) * 255
-    luma = torch.einsum("pk,c->pck", dct, ycc[0]).reshape(64, 192)
+    luma = torch.einsum("pk,c->pck", dct, ycc[0]).reshape(64, 192, 1, 1)
     bias = torch.zeros(64, dtype=f64)
     bias[0] = -128 * 64 / 8  # DC of the level shift: the orthonormal DC basis is 1/8
-    chroma = torch.einsum("pk,dc->dpck", dct, ycc[1:]).reshape(128, 192)  # applied to 2×2-averaged cells
+    averaged = torch.einsum("pk,dc->dpck", dct, ycc[1:]).reshape(128, 3, 8, 8)  # on 2×2-averaged pixels
+    # Pixel (i, j) of cell (a, b) in an MCU is averaged into pixel (4a + i//2, 4b + j//2) of the chroma block.
+    half = torch.arange(8) // 2
+    chroma = torch.stack([torch.stack([averaged[:, :, 4 * a + half][:, :, :, 4 * b + half] / 4 for b in (0, 1)], -1)
+                          for a in (0, 1)], -2).reshape(128, 192, 2, 2)  # fmt: skip
     edit = torch.einsum("ck,pq->cqkp", torch.linalg.inv(ycc), dct).reshape(192, 192)
-    return tuple(m.to(dtype=dtype, device=device) for m in (luma, bias, chroma, edit))
+    return tuple(m.to(dtype=dtype, device=device).contiguous() for m in (luma, bias, chroma, edit))
 
 
 def _tables(quality: Tensor, like: Tensor) -> Tensor:
@@ -65,24 +69,33 @@ def _tables(quality: Tensor, like: Tensor) -> Tensor:
     return quality_tables(q, like.device).to(like.dtype).reshape(-1, 2, 64)
 
 
-def quantizer_features(cells: Tensor, rgb: Tensor, quality: Tensor) -> Tensor:
-    """What the quantizer will see, per 8×8 cell: (B, 384, H/8, W/8) for an RGB image with H, W multiples of 16
-    (``cells`` is its pixel-unshuffle by 8).
-
-    For every DCT coefficient c of the encoder's Y blocks (8×8) and Cb/Cr blocks (8×8 after 2×2 averaging, i.e.
-    16×16 pixels, broadcast to their four 8×8 cells): u = c / Q(quality), given as sign(u)·log(1 + |u|) and as the
-    rounding residual u − round(u). The residual says how far each coefficient is from the quantizer's decision
-    boundary, which decides whether a small edit changes the file at all; a pixel-domain network would have to
-    rediscover the DCT and the quality's tables to know it.
-    """
-    luma_map, bias, chroma_map, _ = _linear_maps(rgb.dtype, rgb.device)
-    tables = _tables(quality, rgb)
-    luma = F.conv2d(cells, luma_map[:, :, None, None], bias) / tables[:, 0, :, None, None]
-    chroma = F.conv2d(F.pixel_unshuffle(F.avg_pool2d(rgb, 2), 8), chroma_map[:, :, None, None])
-    chroma = chroma / tables[:, 1].repeat(1, 2)[:, :, None, None]
-    u = torch.cat([luma, F.interpolate(chroma, scale_factor=2, mode="nearest")], 1)
+def _magnitude_and_residual(u: Tensor) -> Tensor:
     magnitude = torch.copysign((u.abs() + 1).log(), u)  # sign(u)·log(1 + |u|); log is ~5× faster than log1p here
     return torch.cat([magnitude, u - u.round()], 1)
+
+
+def quantizer_features(cells: Tensor, quality: Tensor) -> tuple[Tensor, Tensor]:
+    """What the quantizer will see, for an RGB image with H, W multiples of 16, given as ``cells``, its
+    pixel-unshuffle by 8: luma features (B, 128, H/8, W/8) per 8×8 cell and chroma features (B, 256, H/16, W/16)
+    per 16×16 MCU.
+
+    For every DCT coefficient c of the encoder's Y blocks (8×8) and Cb/Cr blocks (8×8 after 2×2 averaging, i.e.
+    16×16 pixels): u = c / Q(quality), given as sign(u)·log(1 + |u|) and as the rounding residual u − round(u).
+    The residual says how far each coefficient is from the quantizer's decision boundary, which decides whether a
+    small edit changes the file at all; a pixel-domain network would have to rediscover the DCT and the quality's
+    tables to know it. Chroma stays at MCU resolution (a quarter of the element-wise work).
+    """
+    luma_map, bias, chroma_map, _ = _linear_maps(cells.dtype, cells.device)
+    tables = _tables(quality, cells)
+    luma = F.conv2d(cells, luma_map, bias) / tables[:, 0, :, None, None]
+    chroma = F.conv2d(cells, chroma_map, stride=2) / tables[:, 1].repeat(1, 2)[:, :, None, None]
+    return _magnitude_and_residual(luma), _magnitude_and_residual(chroma)
+
+
+def _edit_steps(quality: Tensor, like: Tensor) -> Tensor:
+    """(B, 192) quantization step of each Y, Cb, Cr coefficient of a cell, in :func:`quantizer_edit`'s order."""
+    tables = _tables(quality, like)
+    return torch.cat([tables[:, :1], tables[:, 1:], tables[:, 1:]], 1).reshape(-1, 192)
 
 
 def quantizer_edit(t: Tensor, quality: Tensor) -> Tensor:
@@ -91,8 +104,7 @@ def quantizer_edit(t: Tensor, quality: Tensor) -> Tensor:
     Scaling by the quantization step makes "move this coefficient by a fraction of its step" one number for the
     network at every quality: at q95 the same output moves the image far less than at q10.
     """
-    tables = _tables(quality, t)
-    steps = torch.cat([tables[:, :1], tables[:, 1:], tables[:, 1:]], 1).reshape(t.shape[0], 192, 1, 1)
+    steps = _edit_steps(quality, t)[:, :, None, None]
     edit = _linear_maps(t.dtype, t.device)[3]
     return F.pixel_shuffle(F.conv2d(t * steps, edit[:, :, None, None]), 8)
 
@@ -105,7 +117,7 @@ class _Block(nn.Module):
 
     def forward(self, x: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
         h = F.silu(self.conv1(x))
-        return x + self.conv2(h * (1 + scale) + shift)
+        return x + self.conv2(torch.addcmul(shift, h, 1 + scale))  # FiLM: h·(1 + scale) + shift in one pass
 
 
 class Prefilter(nn.Module):
@@ -152,6 +164,25 @@ class Prefilter(nn.Module):
         q = quality.to(self.tail.weight.dtype)[:, None] / 100
         return torch.cat([q, torch.log(q)], 1)  # IJG scaling changes regime at q50: give the MLP both views
 
+    def _coefficient_head(self, cells: Tensor, quality: Tensor) -> Tensor:
+        """``head_dct`` on :func:`quantizer_features`, its 1×1 weights split by resolution: the chroma features are
+        mixed at MCU resolution and only the result is upsampled (nearest, so equal to upsampling the features)."""
+        luma, chroma = quantizer_features(cells, quality)
+        w = self.head_dct.weight  # input channels: magnitude Y 64, Cb Cr 128; residual Y 64, Cb Cr 128
+        h_luma = F.conv2d(luma, torch.cat([w[:, :64], w[:, 192:256]], 1), self.head_dct.bias)
+        h_chroma = F.conv2d(chroma, torch.cat([w[:, 64:192], w[:, 256:]], 1))
+        return h_luma + F.interpolate(h_chroma, scale_factor=2, mode="nearest")
+
+    def _coefficient_tail(self, h: Tensor, quality: Tensor) -> Tensor:
+        """``tail`` then :func:`quantizer_edit`. With one quality in the batch (inference), the steps and the
+        inverse DCT are folded into the tail's weights: one convolution instead of two and a product."""
+        steps = _edit_steps(quality, h)
+        if h.shape[0] > 1 and not bool((steps == steps[:1]).all()):
+            return quantizer_edit(self.tail(h), quality)
+        fold = _linear_maps(h.dtype, h.device)[3] * steps[0]
+        weight = (fold @ self.tail.weight.flatten(1)).view(self.tail.weight.shape)
+        return F.pixel_shuffle(F.conv2d(h, weight, fold @ self.tail.bias, padding=1), 8)
+
     def forward(self, x: Tensor, quality: int | float | Tensor = 75) -> Tensor:
         _check_image(x)
         q = resolve_quality(quality, x.shape[0], x.device)
@@ -161,11 +192,12 @@ class Prefilter(nn.Module):
         ph, pw = -H % BLOCK_GRID, -W % BLOCK_GRID
         padded = F.pad(rgb, (0, pw, 0, ph), mode="replicate") if ph or pw else rgb
         film = self.film(self._quality_features(q)).view(x.shape[0], self.n_blocks, 2, self.channels, 1, 1)
-        cells = F.pixel_unshuffle(padded, self.scale)
-        h = self.head(cells) + self.head_dct(quantizer_features(cells, padded, q))
+        # channels-last cells whatever the input's layout: the convolutions would otherwise reorder them each time
+        cells = F.pixel_unshuffle(padded, self.scale).contiguous(memory_format=torch.channels_last)
+        h = self.head(cells) + self._coefficient_head(cells, q)
         for i, block in enumerate(self.blocks):
             h = block(h, film[:, i, 0], film[:, i, 1])
-        out = padded + quantizer_edit(self.tail(h), q)
+        out = padded + self._coefficient_tail(h, q)
         out = out[..., :H, :W].clamp(0, 1)
         return out.mean(1, keepdim=True) if gray else out
 

@@ -325,9 +325,9 @@ def _check_image(x: Tensor) -> None:
         raise ValueError(f"image must have shape (B, 3, H, W) or (B, 1, H, W), got {tuple(x.shape)}")
     if x.shape[-1] < 1 or x.shape[-2] < 1 or x.shape[0] < 1:
         raise ValueError(f"image must not be empty, got shape {tuple(x.shape)}")
-    if not torch.isfinite(x).all():
+    lo, hi = (v.item() for v in torch.aminmax(x.detach()))  # one pass; NaN propagates into both
+    if not (math.isfinite(lo) and math.isfinite(hi)):
         raise ValueError("image contains NaN or infinite values")
-    lo, hi = x.min().item(), x.max().item()
     if lo < 0 or hi > 1:
         raise ValueError(f"image values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
 

@@ -45,7 +45,7 @@ def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor
     Returns (luma (64, 192, 1, 1), luma bias (64,), chroma (128, 192, 2, 2), edit (192, 192)):
     * luma: Y DCT coefficients of an 8×8 cell from its unshuffled RGB (orthonormal DCT = JPEG's, level shift 128);
     * chroma: Cb and Cr DCT coefficients of a 16×16 MCU from its four cells (stride 2): the DCT of the 2×2-averaged
-      RGB, which is what the encoder downsamples. Reading the cells costs a fifth of pooling the full image again;
+      RGB, which is what the encoder downsamples; much cheaper than pooling the full image again;
     * edit: RGB change of an 8×8 cell from changes of its Y, Cb, Cr DCT coefficients (inverse DCT and colour).
     """
     f64 = torch.float64

@@ -212,6 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-every", type=int, help="steps between real-codec validations")
     p.add_argument("--val-images", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--init", help="start from these weights (.safetensors from a previous run): fine-tuning")
     p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
     p.set_defaults(run=train_prefilter)
     return parser

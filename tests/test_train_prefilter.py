@@ -65,6 +65,23 @@ def test_stops_after_minutes_and_resumes(data, tmp_path):
     assert "stopping after 0.0 minutes at step 5; run again to resume" in logs
 
 
+def test_fine_tuning_starts_from_weights_and_never_ships_worse(data, tmp_path):
+    first = PrefilterConfig(**{**TINY, "steps": 20})
+    train_prefilter([data], str(tmp_path / "a"), first, log=lambda *_: None)
+    start = str(tmp_path / "a" / "prefilter.safetensors")
+    logs = []
+    tune = PrefilterConfig(**{**TINY, "steps": 4, "val_every": 4, "lr": 1.0, "init": start})  # lr 1: it gets worse
+    train_prefilter([data], str(tmp_path / "b"), tune, log=logs.append)
+    assert logs[0]["step"] == 0 and logs[0]["init"] == start
+    scores = [r["val_bd_rate"] for r in logs if isinstance(r, dict)]
+    kept = load_prefilter(str(tmp_path / "b" / "prefilter.safetensors")).state_dict()
+    initial = load_prefilter(start).state_dict()
+    kept_start = all(torch.equal(v, initial[k]) for k, v in kept.items())
+    assert kept_start == (not scores[1] < scores[0])  # the tuned weights replace the start only if they validate better
+    with pytest.raises(ValueError, match="8 × 1 prefilter"):
+        train_prefilter([data], str(tmp_path / "c"), PrefilterConfig(**{**TINY, "channels": 4, "init": start}))
+
+
 @pytest.mark.parametrize("option", [{"lambda_mode": "fixed"}, {"rate": "rho"}, {"rounding": "cubic"}])
 def test_ablation_variants_run(data, tmp_path, option):
     cfg = PrefilterConfig(**{**TINY, "steps": 4, "val_every": 4, **option})
@@ -75,6 +92,7 @@ def test_ablation_variants_run(data, tmp_path, option):
 @pytest.mark.parametrize("option,match", [
     ({"lambda_mode": "guess"}, "lambda_mode"), ({"rate": "bits"}, "rate"), ({"rounding": "floor"}, "rounding"),
     ({"quality_min": 0}, "qualities"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
+    ({"init": "missing.safetensors"}, "init weights not found"),
 ])  # fmt: skip
 def test_bad_configuration(data, tmp_path, option, match):
     with pytest.raises(ValueError, match=match):

@@ -39,7 +39,7 @@ from ..codec import image_to_tensor, tensor_to_pixels
 from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
 from ..masking import adaptive_masking
 from ..plugins import get_metric
-from ..prefilter import Prefilter, save_prefilter
+from ..prefilter import Prefilter, load_prefilter, save_prefilter
 from ..rate import estimate_bits, rho_proxy
 from ..simulator import simulate_jpeg
 from .data import ImagePool
@@ -73,6 +73,7 @@ class PrefilterConfig:
     val_crop: int = 320
     val_qualities: tuple[int, ...] = (20, 35, 50, 65, 80)
     seed: int = 0
+    init: str | None = None  # start from these weights (a save_prefilter file): fine-tuning
 
     def check(self) -> None:
         if self.masking is None:
@@ -89,6 +90,8 @@ class PrefilterConfig:
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         get_metric(METRIC_OF_LOSS.get(self.metric, self.metric))
+        if self.init is not None and not os.path.isfile(self.init):
+            raise ValueError(f"init weights not found: {self.init!r}")
 
 
 def _interpolate(table: dict[int, float], quality: Tensor) -> Tensor:
@@ -211,6 +214,14 @@ def _sample(rng: np.random.Generator, images: list[np.ndarray], cfg: PrefilterCo
     return x.contiguous(memory_format=torch.channels_last), q
 
 
+def _start_from(model: Prefilter, cfg: PrefilterConfig) -> None:
+    start = load_prefilter(cfg.init)
+    if (start.channels, start.n_blocks) != (cfg.channels, cfg.blocks):
+        raise ValueError(f"{cfg.init} is a {start.channels} × {start.n_blocks} prefilter; the run is configured for "
+                         f"{cfg.channels} × {cfg.blocks} (set --channels/--blocks)")  # fmt: skip
+    model.load_state_dict(start.state_dict())
+
+
 def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: float | None = None, log=print):
     """Train (or resume) a prefilter; writes ``out/{checkpoint.pt, prefilter.safetensors, log.jsonl, config.json}``.
 
@@ -243,9 +254,19 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
         schedule.load_state_dict(state["schedule"])
         step, best = state["step"], state["best"]
         log(f"resumed at step {step}")
-    elif rank == 0:
-        with open(os.path.join(out, "config.json"), "w") as f:
-            json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
+    else:
+        if cfg.init:
+            _start_from(model, cfg)
+        if rank == 0:
+            with open(os.path.join(out, "config.json"), "w") as f:
+                json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
+            if cfg.init:  # the starting point is the score to beat: fine-tuning never ships something worse
+                model.eval()
+                best = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric,
+                                    cfg.subsampling, device)  # fmt: skip
+                model.train()
+                save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
+                log({"step": 0, "val_bd_rate": best, "init": cfg.init})
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     rng = np.random.default_rng([cfg.seed, rank, step])
     start, losses = time.time(), []

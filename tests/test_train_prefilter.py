@@ -65,6 +65,7 @@ def test_stops_after_minutes_and_resumes(data, tmp_path):
     assert "stopping after 0.0 minutes at step 5; run again to resume" in logs
 
 
+@pytest.mark.filterwarnings("ignore:Curves do not overlap")  # lr 1 may wreck the model: NaN BD-rate
 def test_fine_tuning_starts_from_weights_and_never_ships_worse(data, tmp_path):
     first = PrefilterConfig(**{**TINY, "steps": 20})
     train_prefilter([data], str(tmp_path / "a"), first, log=lambda *_: None)

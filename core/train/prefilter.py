@@ -244,6 +244,14 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
         optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, cfg.steps) / cfg.steps))
     )
     step, best = 0, math.inf
+
+    def validate() -> float:
+        model.eval()
+        bd = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric, cfg.subsampling,
+                          device)  # fmt: skip
+        model.train()
+        return bd
+
     checkpoint = os.path.join(out, "checkpoint.pt")
     if os.path.isfile(checkpoint):
         state = torch.load(checkpoint, map_location=device, weights_only=True)
@@ -261,10 +269,7 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
             with open(os.path.join(out, "config.json"), "w") as f:
                 json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
             if cfg.init:  # the starting point is the score to beat: fine-tuning never ships something worse
-                model.eval()
-                best = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric,
-                                    cfg.subsampling, device)  # fmt: skip
-                model.train()
+                best = validate()
                 save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
                 log({"step": 0, "val_bd_rate": best, "init": cfg.init})
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
@@ -285,10 +290,7 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
                 continue
             stop = torch.tensor([minutes is not None and time.time() - start > 60 * minutes], dtype=torch.int32)
             if rank == 0:
-                model.eval()
-                bd = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric,
-                                  cfg.subsampling, device)  # fmt: skip
-                model.train()
+                bd = validate()
                 record = {"step": step, "loss": float(np.mean(losses)), "val_bd_rate": bd,
                           "seconds": round(time.time() - start), "lr": schedule.get_last_lr()[0]}  # fmt: skip
                 log_file.write(json.dumps(record) + "\n")

@@ -80,12 +80,14 @@ class Backend:
         module: the optional module it needs (``None`` when always available).
         extra: the pip extra that installs that module.
         options: the encoder options it accepts besides ``quality``.
+        table_options: those of ``options`` that change the quantization tables (:meth:`tables` looks at them).
     """
 
     name: str
     module: str | None = None
     extra: str | None = None
     options: frozenset[str] = frozenset()
+    table_options: frozenset[str] = frozenset()
 
     def available(self) -> bool:
         return self.module is None or importlib.util.find_spec(self.module) is not None
@@ -121,11 +123,15 @@ class Backend:
         subsampling = _SUBSAMPLING_OF_LAYER.get((layer[0][1], layer[0][2]), "4:4:4") if len(layer) == 3 else "4:4:4"
         return tables, subsampling
 
+    def _probe_with(self, quality: int, options: dict) -> tuple[np.ndarray, str]:
+        return self.probe(check_quality(quality), **{k: options[k] for k in self.table_options & options.keys()})
+
     def tables(self, quality: int, **options) -> np.ndarray:
-        return self.probe(check_quality(quality), **options)[0]
+        """The tables at ``quality`` with these encoder options (those outside ``table_options`` are ignored)."""
+        return self._probe_with(quality, options)[0]
 
     def subsampling(self, quality: int, **options) -> str:
-        return self.probe(check_quality(quality), **options)[1]
+        return self._probe_with(quality, options)[1]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
@@ -151,14 +157,33 @@ class PillowBackend(Backend):
         return quality_tables(torch.tensor([check_quality(quality)]))[0].numpy()
 
 
+# mozjpeg's built-in base quantization tables (``cjpeg -quant-table N``), scaled by quality like the IJG ones.
+MOZJPEG_TABLES = {
+    "annex-k": 0, "flat": 1, "ms-ssim": 2, "imagemagick": 3, "psnr-hvs": 4, "klein": 5, "watson": 6,
+    "ahumada": 7, "peterson": 8,
+}  # fmt: skip
+
+
+def mozjpeg_table(table: str | int) -> int:
+    """The index of one of mozjpeg's base tables, given by name (:data:`MOZJPEG_TABLES`) or index 0..8."""
+    if isinstance(table, str) and table in MOZJPEG_TABLES:
+        return MOZJPEG_TABLES[table]
+    if isinstance(table, (int, np.integer)) and not isinstance(table, bool) and 0 <= table < len(MOZJPEG_TABLES):
+        return int(table)
+    raise ValueError(f"table must be one of {', '.join(MOZJPEG_TABLES)} or an index 0..8, got {table!r}")
+
+
 class MozJPEGBackend(Backend):
     """mozjpeg 4.0.3 through the ``jpeglib`` package: trellis quantization, progressive, optimized Huffman.
 
-    mozjpeg's defaults are kept (its own quantization tables, 4:2:0); ``subsampling`` other than 4:2:0 is refused.
+    mozjpeg's defaults are kept (4:2:0, its "imagemagick" tables); ``subsampling`` other than 4:2:0 is refused.
+    ``table`` picks another of its base tables (:data:`MOZJPEG_TABLES`): "flat" suits MSE/PSNR and "ms-ssim"
+    suits MS-SSIM far better than the default (BENCHMARKS.md, "Quantization tables").
     """
 
     name, module, extra = "mozjpeg", "jpeglib", "mozjpeg"
-    options = frozenset({"subsampling", "optimize", "progressive"})
+    options = frozenset({"subsampling", "optimize", "progressive", "table"})
+    table_options = frozenset({"table"})
 
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
         pixels = self.prepare(pixels, options)
@@ -166,6 +191,7 @@ class MozJPEGBackend(Backend):
             raise ValueError("the 'mozjpeg' backend encodes 4:2:0 only")
         if options.get("optimize") is False or options.get("progressive") is False:
             raise ValueError("the 'mozjpeg' backend always writes optimized progressive files")
+        table = mozjpeg_table(options.get("table", "imagemagick"))
         import jpeglib
 
         fd, path = tempfile.mkstemp(suffix=".jpg")
@@ -173,7 +199,9 @@ class MozJPEGBackend(Backend):
         try:
             with jpeglib.version("mozjpeg403"):
                 spatial = pixels[..., None] if pixels.ndim == 2 else pixels
-                jpeglib.from_spatial(np.ascontiguousarray(spatial)).write_spatial(path, qt=check_quality(quality))
+                jpeglib.from_spatial(np.ascontiguousarray(spatial)).write_spatial(
+                    path, qt=check_quality(quality), base_quant_tbl_idx=table
+                )
             with open(path, "rb") as f:
                 return f.read()
         finally:

@@ -113,14 +113,14 @@ def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
 def _subsampling(encoder, quality: int, jpeg_options: dict) -> str:
     """The chroma subsampling the backend will use with these options."""
     chosen = jpeg_options.get("subsampling", -1)
-    return encoder.subsampling(quality) if chosen in (-1, None) else resolve_subsampling(chosen)
+    return encoder.subsampling(quality, **jpeg_options) if chosen in (-1, None) else resolve_subsampling(chosen)
 
 
 def preprocess(x: Tensor, quality: int, model: nn.Module | None, masking: bool, encoder, jpeg_options: dict) -> Tensor:
     """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder."""
     y = apply_prefilter(model, x, quality)
     if masking:
-        tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality))
+        tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality, **jpeg_options))
         y = adaptive_masking(y, quality, _subsampling(encoder, quality, jpeg_options), tables=tables)
     return y
 
@@ -239,11 +239,14 @@ def _refine(x, start, quality, metric, encoder, effort, callback, check_every, l
         return d, 8 * len(blob) / (x.shape[-1] * x.shape[-2]), blob
 
     d0, bpp0, best = measure(start)  # also validates quality, options and backend before any optimization
-    lam = float(estimate_lambda(x, quality, metric))
+    # The slope of this encoder's own curve: its tables and entropy coding set the price of a bit. (Custom qtables do
+    # not move with the quality, so there the IJG curve stands in.)
+    curve = None if "qtables" in jpeg_options else (lambda px, q: encoder.encode(px, q, **jpeg_options))
+    lam = float(estimate_lambda(x, quality, metric, encode=curve))
     best_cost, best_step = d0 + lam * bpp0, 0
     pixels = x.shape[-1] * x.shape[-2]
     subsampling = _subsampling(encoder, quality, jpeg_options)
-    tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality))
+    tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality, **jpeg_options))
     xp = start.clone().requires_grad_()
     optimizer = torch.optim.Adam([xp], lr=lr / 255)
     for step in range(1, effort + 1):

@@ -187,8 +187,10 @@ def plot_curves(summary: dict, metric_names: Sequence[str], folder: str) -> list
     paths = []
     for name in metric_names:
         fig, ax = plt.subplots(figsize=(6, 4.2), dpi=110)
-        for label, curve in summary["curves"].items():
-            ax.plot(curve["bpp"], curve[name], marker="o", markersize=3, label=label)
+        many = len(summary["curves"]) > 10  # the default cycle has 10 colours: beyond, two curves would share one
+        for i, (label, curve) in enumerate(summary["curves"].items()):
+            color = plt.cm.tab20(i % 20) if many else None
+            ax.plot(curve["bpp"], curve[name], marker="o", markersize=3, label=label, color=color)
         metric = get_metric(name)
         ax.set_xlabel("bits per pixel")
         ax.set_ylabel(f"{name} ({metric.unit})" if metric.unit else name)

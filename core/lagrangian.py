@@ -7,13 +7,15 @@ therefore gains only by moving the curve itself, with fewer bits at equal distor
 along the curve, for instance blurring the image into what a lower quality would give. So the operating point stays
 at the requested quality.
 
-:func:`estimate_lambda` measures the slope with real encodes (Pillow) at q−10, q−5, q, q+5 and q+10, clamped to
-1..100. It fits the log-log line log D = a + e·log R through them (the smoothing) and returns λ = −e·D(q)/R(q).
+:func:`estimate_lambda` measures the slope with real encodes (Pillow, or the encoder that will write the file) at
+q−10, q−5, q, q+5 and q+10, clamped to 1..100. It fits the log-log line log D = a + e·log R through them (the
+smoothing) and returns λ = −e·D(q)/R(q).
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 import numpy as np
 import torch
@@ -27,17 +29,30 @@ from .simulator import _check_image, resolve_quality, resolve_subsampling
 METRIC_OF_LOSS = {"mse": "psnr"}  # "mse" names PSNR's loss form
 
 
-def real_rd_points(x: Tensor, qualities: list[int], metric: str, subsampling: str = "4:2:0", optimize: bool = False):
-    """(bpp, distortion in loss units) of Pillow's real files of one (C, H, W) image at each quality."""
+def real_rd_points(
+    x: Tensor,
+    qualities: list[int],
+    metric: str,
+    subsampling: str = "4:2:0",
+    optimize: bool = False,
+    encode: Callable[[np.ndarray, int], bytes] | None = None,
+):
+    """(bpp, distortion in loss units) of the real files of one (C, H, W) image at each quality: Pillow's, or
+    ``encode(pixels, quality)``'s (then ``subsampling`` and ``optimize`` are its business)."""
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
     from .codec import tensor_to_pixels  # codec imports this module
 
     pixels = tensor_to_pixels(x[None])
-    image = Image.fromarray(pixels)
-    options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
+    if encode is None:
+        image = Image.fromarray(pixels)
+        options = {} if pixels.ndim == 2 else {"subsampling": PILLOW_SUBSAMPLING[subsampling]}
+
+        def encode(_, q: int) -> bytes:
+            return pillow_jpeg_bytes(image, quality=q, optimize=optimize, **options)
+
     bpp, decoded = [], []
     for q in qualities:
-        data = pillow_jpeg_bytes(image, quality=int(q), optimize=optimize, **options)
+        data = encode(pixels, int(q))
         bpp.append(8 * len(data) / (pixels.shape[0] * pixels.shape[1]))
         d = torch.from_numpy(np.asarray(Image.open(io.BytesIO(data))).copy()).float().div(255)
         decoded.append(d[None] if d.dim() == 2 else d.permute(2, 0, 1))
@@ -54,6 +69,7 @@ def estimate_lambda(
     subsampling: str | int = "4:2:0",
     optimize: bool = False,
     step: int = 5,
+    encode: Callable[[np.ndarray, int], bytes] | None = None,
 ) -> Tensor:
     """Slope −dD/dR of each image's real JPEG RD curve at its quality, in the metric's loss units per bpp.
 
@@ -64,6 +80,9 @@ def estimate_lambda(
         subsampling: as for the encoder.
         optimize: measure rates with optimized Huffman tables.
         step: quality spacing of the five real encodes.
+        encode: ``encode(pixels, quality) -> bytes``, the encoder whose curve it is (default: Pillow with
+            ``subsampling`` and ``optimize``). Another encoder's tables give another curve: mozjpeg's flat table
+            spends far more bits at the same quality.
 
     Returns:
         (B,) λ ≥ 0 (float64 on the input's device).
@@ -79,7 +98,7 @@ def estimate_lambda(
     lambdas = []
     for image, qi in zip(x, q.tolist(), strict=True):
         qualities = sorted({min(100, max(1, qi + k * step)) for k in (-2, -1, 0, 1, 2)})
-        bpp, d = real_rd_points(image, qualities, metric, subsampling, optimize)
+        bpp, d = real_rd_points(image, qualities, metric, subsampling, optimize, encode)
         at = qualities.index(qi)
         ok = (bpp > 0) & (d > 0)
         if ok.sum() < 2 or d[at] <= 0:
@@ -91,14 +110,19 @@ def estimate_lambda(
 
 
 def lambda_features(
-    x: Tensor, quality: int | float | Tensor, metric: str = "mse", subsampling: str = "4:2:0"
+    x: Tensor,
+    quality: int | float | Tensor,
+    metric: str = "mse",
+    subsampling: str = "4:2:0",
+    tables: Tensor | None = None,
 ) -> Tensor:
-    """(B, 2): the metric's loss D(q) of the real (= simulated) decode and the rate network's bpp R(q)."""
+    """(B, 2): the metric's loss D(q) of the real (= simulated) decode and the rate network's bpp R(q), with the
+    IJG tables at ``quality`` or the encoder's own ``tables``."""
     from .rate import estimate_bits
     from .simulator import simulate_jpeg
 
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
-    sim = simulate_jpeg(x, quality, subsampling)
+    sim = simulate_jpeg(x, quality, subsampling, tables=tables)
     d = m.loss(x, sim.decoded).double().clamp_min(1e-12)
     r = estimate_bits(sim).double() / (x.shape[-1] * x.shape[-2])
     return torch.stack([d, r], 1)
@@ -113,8 +137,16 @@ FAST_LAMBDA: dict[str, tuple[float, float, float]] = {
 }
 
 
-def fast_lambda(x: Tensor, quality: int | float | Tensor, metric: str = "mse", subsampling: str = "4:2:0") -> Tensor:
+def fast_lambda(
+    x: Tensor,
+    quality: int | float | Tensor,
+    metric: str = "mse",
+    subsampling: str = "4:2:0",
+    tables: Tensor | None = None,
+) -> Tensor:
     """Closed-form λ from the simulator's distortion and the rate network's bpp at ``quality``: no real encodes.
+    ``tables``: the encoder's quantization tables when they are not the IJG ones (mozjpeg's flat table codes far
+    more bits at the same quality, so its slope is far lower).
 
     Validated against :func:`estimate_lambda` on Kodak (BENCHMARKS.md); use it where five real encodes per image
     and step are too slow (LPIPS training batches).
@@ -124,5 +156,5 @@ def fast_lambda(x: Tensor, quality: int | float | Tensor, metric: str = "mse", s
         raise ValueError(f"no fast λ fit for metric {metric!r}; fitted: {sorted(FAST_LAMBDA)}")
     a, b, c = FAST_LAMBDA[name]
     with torch.no_grad():
-        d, r = lambda_features(x, quality, metric, subsampling).log().unbind(1)
+        d, r = lambda_features(x, quality, metric, subsampling, tables).log().unbind(1)
     return (a + b * d + c * r).exp()

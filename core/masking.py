@@ -81,7 +81,7 @@ def adaptive_masking(
     q = resolve_quality(quality, x.shape[0], x.device)
     model = model or rate_estimator()
     if lam is None:
-        lam = fast_lambda(x, q, "mse", subsampling)
+        lam = fast_lambda(x, q, "mse", subsampling, tables)
     lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1, 1)
     H, W = x.shape[-2:]
     m = _dct_matrix(x.dtype, x.device)

@@ -2,7 +2,8 @@
 
 Importing :mod:`rdjpeg_plugins` registers it. It claims no file extension (``.jpg`` stays Pillow's JPEG), so name the
 format when saving. Every option of Pillow's JPEG save keeps its meaning; rdjpeg adds ``metric``, ``effort``,
-``backend``, ``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.encode`).
+``backend``, ``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.encode`), and the chosen backend's own
+options (mozjpeg's ``table``).
 
 Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written as RGB); CMYK is written by
 Pillow's JPEG encoder unfiltered (the prefilter is trained on RGB); RGBA, LA, P, I, I;16 and F raise ``OSError`` as
@@ -17,6 +18,7 @@ from PIL import Image
 
 import rdjpeg
 from rdjpeg.backends import pillow_jpeg_bytes
+from rdjpeg.plugins import get_backend
 
 FORMAT = "RDJPEG"
 RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter", "masking"})
@@ -36,10 +38,10 @@ def check_quality(quality) -> int:
 
 def encode_image(im: Image.Image, info: dict) -> bytes:
     """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written)."""
-    unknown = set(info) - PILLOW_JPEG_OPTIONS - RDJPEG_OPTIONS
+    accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend", "pillow")).options
+    unknown = set(info) - accepted
     if unknown:
-        raise ValueError(f"unknown {FORMAT} save options {sorted(unknown)}; accepted: "
-                         f"{sorted(PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS)}")  # fmt: skip
+        raise ValueError(f"unknown {FORMAT} save options {sorted(unknown)}; accepted: {sorted(accepted)}")
     options = dict(info)
     if options.get("quality") == "keep":
         raise ValueError(f'quality="keep" re-uses a JPEG\'s own tables and is not supported by {FORMAT}')

@@ -74,3 +74,20 @@ def test_files_larger_than_pillows_optimize_buffer():
     pixels = np.random.default_rng(0).integers(0, 256, (200, 200, 3), dtype=np.uint8)
     data = get_backend("pillow").encode(pixels, 94, optimize=True, subsampling="4:4:4")
     assert len(data) > 200 * 200 and Image.open(io.BytesIO(data)).size == (200, 200)
+
+
+def test_mozjpeg_base_tables():
+    backend = get_backend("mozjpeg")
+    if not backend.available():
+        pytest.skip("mozjpeg backend not installed (pip install 'rdjpeg[mozjpeg]')")
+    noise = np.random.default_rng(1).integers(0, 256, (4, 4, 3), np.uint8)
+    pixels = np.asarray(Image.fromarray(noise).resize((32, 24)))
+    default = backend.encode(pixels, 60)
+    assert default == backend.encode(pixels, 60, table="imagemagick") == backend.encode(pixels, 60, table=3)
+    flat = backend.tables(50, table="flat", optimize=True)  # options that do not change the tables are ignored
+    assert (flat == 16).all() and backend.subsampling(50, table="flat") == "4:2:0"
+    assert not np.array_equal(backend.tables(50, table="ms-ssim"), backend.tables(50))
+    assert Image.open(io.BytesIO(backend.encode(pixels, 50, table="flat"))).quantization[0] == [16] * 64
+    for bad in ("psnr", 9, True, 1.0):
+        with pytest.raises(ValueError, match="table must be one of"):
+            backend.encode(pixels, 50, table=bad)

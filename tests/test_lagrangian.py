@@ -68,3 +68,24 @@ def test_fast_lambda_unknown_metric():
 
     with pytest.raises(ValueError, match="no fast"):
         fast_lambda(natural(16, 16), 50, "vmaf")
+
+
+def test_lambda_follows_the_encoders_own_curve():
+    """A flat table spends far more bits at the same quality: its curve is flatter, its λ lower (exact and fast)."""
+    from rdjpeg.backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+    from rdjpeg.lagrangian import fast_lambda
+
+    x = natural(64, 64, seed=2)
+    flat = [[16] * 64] * 2
+
+    def pillow(pixels, q):
+        return pillow_jpeg_bytes(Image.fromarray(pixels), quality=q, subsampling=PILLOW_SUBSAMPLING["4:2:0"])
+
+    def flat_pillow(pixels, q):  # the flat table, scaled by quality like the IJG ones
+        scale = 5000 // q if q < 50 else 200 - 2 * q
+        table = [max(1, min(255, (16 * scale + 50) // 100))] * 64
+        return pillow_jpeg_bytes(Image.fromarray(pixels), qtables=[table, table], subsampling=2)
+
+    assert estimate_lambda(x, 50, encode=pillow).item() == estimate_lambda(x, 50).item()
+    assert estimate_lambda(x, 50, encode=flat_pillow).item() < 0.7 * estimate_lambda(x, 50).item()
+    assert fast_lambda(x, 50, tables=torch.tensor(flat, dtype=torch.float32).view(2, 8, 8)) < 0.7 * fast_lambda(x, 50)

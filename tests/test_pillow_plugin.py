@@ -116,12 +116,25 @@ def test_bad_quality(quality):
 @pytest.mark.parametrize("options,match", [
     ({"qualty": 50}, "unknown"), ({"metric": "nope"}, "metric"), ({"backend": "nope"}, "backend"),
     ({"effort": -1}, "effort"), ({"quality": "keep"}, "keep"), ({"subsampling": "4:1:1"}, "subsampling"),
-    ({"max_bytes": 0}, "max_bytes"),
+    ({"max_bytes": 0}, "max_bytes"), ({"table": "flat"}, "unknown"),
 ])  # fmt: skip
 def test_bad_options_write_nothing(options, match):
     buf = io.BytesIO()
     with pytest.raises(ValueError, match=match):
         photo().save(buf, "RDJPEG", **options)
+    assert buf.getvalue() == b""
+
+
+def test_backend_options_pass_through():
+    from rdjpeg.plugins import get_backend
+
+    if not get_backend("mozjpeg").available():
+        pytest.skip("mozjpeg backend not installed (pip install 'rdjpeg[mozjpeg]')")
+    data = save(photo(), quality=50, backend="mozjpeg", table="flat")
+    assert Image.open(io.BytesIO(data)).quantization[0] == [16] * 64
+    buf = io.BytesIO()
+    with pytest.raises(ValueError, match="table must be one of"):
+        photo().save(buf, "RDJPEG", backend="mozjpeg", table="sharp")
     assert buf.getvalue() == b""
 
 

@@ -116,11 +116,16 @@ def _subsampling(encoder, quality: int, jpeg_options: dict) -> str:
     return encoder.subsampling(quality, **jpeg_options) if chosen in (-1, None) else resolve_subsampling(chosen)
 
 
+def _tables(encoder, quality: int, jpeg_options: dict) -> Tensor | None:
+    """The quantization tables the backend will use, for the simulator; None: the IJG tables (Pillow)."""
+    return None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality, **jpeg_options))
+
+
 def preprocess(x: Tensor, quality: int, model: nn.Module | None, masking: bool, encoder, jpeg_options: dict) -> Tensor:
     """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder."""
     y = apply_prefilter(model, x, quality)
     if masking:
-        tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality, **jpeg_options))
+        tables = _tables(encoder, quality, jpeg_options)
         y = adaptive_masking(y, quality, _subsampling(encoder, quality, jpeg_options), tables=tables)
     return y
 
@@ -246,7 +251,7 @@ def _refine(x, start, quality, metric, encoder, effort, callback, check_every, l
     best_cost, best_step = d0 + lam * bpp0, 0
     pixels = x.shape[-1] * x.shape[-2]
     subsampling = _subsampling(encoder, quality, jpeg_options)
-    tables = None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality, **jpeg_options))
+    tables = _tables(encoder, quality, jpeg_options)
     xp = start.clone().requires_grad_()
     optimizer = torch.optim.Adam([xp], lr=lr / 255)
     for step in range(1, effort + 1):

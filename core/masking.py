@@ -61,7 +61,8 @@ def adaptive_masking(
         quality: JPEG quality, scalar or per image.
         subsampling: the encoder's chroma subsampling.
         lam: (B,) λ in MSE per bpp; default :func:`rdjpeg.fast_lambda` (``estimate_lambda`` is more exact).
-        tables: the encoder's quantization tables (2, 8, 8) or (B, 2, 8, 8) when they are not the IJG ones.
+        tables: the encoder's quantization tables (2, 8, 8) or (B, 2, 8, 8) when they are not the IJG ones; the
+            default λ is measured with them too.
         scale: multiplies λ (s above).
         iterations: decision rounds.
         margin: how far inside the lower bin a moved coefficient lands, in quantization steps.

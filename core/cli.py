@@ -191,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
     p.add_argument("--out", required=True, help="folder for checkpoint.pt, prefilter.safetensors, log.jsonl")
     p.add_argument("--metric", default="mse", help="mse, msssim, lpips or a registered metric")
-    p.add_argument("--steps", type=int)
+    p.add_argument("--steps", type=int, help="training steps; 0 with --init only validates and calibrates --strengths")
     p.add_argument("--batch", type=int)
     p.add_argument("--crop", type=int, help="training crop side in pixels")
     p.add_argument("--lr", type=float)
@@ -213,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--val-images", type=int)
     p.add_argument("--seed", type=int)
     p.add_argument("--init", help="start from these weights (.safetensors from a previous run): fine-tuning")
+    p.add_argument("--strengths", type=_csv(float), metavar="S,S,…",
+                   help="after training, scale the best model's edits by whichever of these gives the best real "
+                   "BD-rate on the validation images (e.g. 1.15,1.3,1.45)")  # fmt: skip
     p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
     p.set_defaults(run=train_prefilter)
     return parser

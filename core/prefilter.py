@@ -201,6 +201,15 @@ class Prefilter(nn.Module):
         out = out[..., :H, :W].clamp(0, 1)
         return out.mean(1, keepdim=True) if gray else out
 
+    @torch.no_grad()
+    def scale_edits(self, factor: float) -> None:
+        """Multiply every edit by ``factor``, in place: the tail is linear, so P(x) becomes x + factor·(P(x) − x)
+        before the final clamp. Training calibrates it with the real encoder (``PrefilterConfig.strengths``)."""
+        if not math.isfinite(factor) or factor <= 0:
+            raise ValueError(f"factor must be a positive number, got {factor}")
+        self.tail.weight.mul_(factor)
+        self.tail.bias.mul_(factor)
+
     def forward_tiled(self, x: Tensor, quality: int | float | Tensor = 75, tile: int = 512) -> Tensor:
         """Same result as :meth:`forward`, computed in ``tile``×``tile`` pieces with a receptive-field margin.
 

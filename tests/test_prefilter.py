@@ -60,3 +60,16 @@ def test_bad_arguments(kwargs, message):
     p = Prefilter()
     with pytest.raises(ValueError, match=message):
         p.forward_tiled(torch.rand(1, 3, 8, 8), **{"quality": 50, "tile": 64, **kwargs})
+
+
+def test_scale_edits_scales_the_residual():
+    torch.manual_seed(0)
+    p = Prefilter(channels=8, blocks=1)
+    torch.nn.init.normal_(p.tail.weight, std=1e-3)
+    x = torch.rand(1, 3, 40, 48) * 0.5 + 0.25  # away from 0 and 1: the clamp does not act
+    with torch.no_grad():
+        edit = p(x, 40) - x
+        p.scale_edits(1.5)
+        torch.testing.assert_close(p(x, 40) - x, 1.5 * edit, atol=1e-6, rtol=1e-4)
+    with pytest.raises(ValueError, match="positive"):
+        p.scale_edits(0)

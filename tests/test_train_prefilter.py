@@ -83,6 +83,27 @@ def test_fine_tuning_starts_from_weights_and_never_ships_worse(data, tmp_path):
         train_prefilter([data], str(tmp_path / "c"), PrefilterConfig(**{**TINY, "channels": 4, "init": start}))
 
 
+def test_strength_calibration_keeps_the_best_real_scale(data, tmp_path):
+    from safetensors import safe_open
+
+    cfg = PrefilterConfig(**{**TINY, "steps": 20, "strengths": (0.5, 1.5, 2.5)})
+    logs = []
+    train_prefilter([data], str(tmp_path), cfg, log=logs.append)
+    record = json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1])
+    assert record == logs[-1] and set(record["strengths"]) == {"1.0", "0.5", "1.5", "2.5"}
+    scores = {float(k): v for k, v in record["strengths"].items()}
+    assert record["strength"] == min(scores, key=scores.get) and record["val_bd_rate"] == min(scores.values())
+    with safe_open(str(tmp_path / "prefilter.safetensors"), "pt") as f:
+        assert (f.metadata() or {}).get("strength") == (None if record["strength"] == 1.0 else str(record["strength"]))
+    # a finished, calibrated run run again calibrates nothing twice
+    train_prefilter([data], str(tmp_path), cfg, log=logs.append)
+    assert json.loads((tmp_path / "log.jsonl").read_text().splitlines()[-1]) == record
+    # steps=0 with init: calibrate existing weights without training them
+    only = PrefilterConfig(**{**TINY, "steps": 0, "strengths": (0.5,), "init": str(tmp_path / "prefilter.safetensors")})
+    train_prefilter([data], str(tmp_path / "again"), only, log=logs.append)
+    assert set(json.loads((tmp_path / "again" / "log.jsonl").read_text())["strengths"]) == {"1.0", "0.5"}
+
+
 @pytest.mark.parametrize("option", [{"lambda_mode": "fixed"}, {"rate": "rho"}, {"rounding": "cubic"}])
 def test_ablation_variants_run(data, tmp_path, option):
     cfg = PrefilterConfig(**{**TINY, "steps": 4, "val_every": 4, **option})
@@ -93,7 +114,7 @@ def test_ablation_variants_run(data, tmp_path, option):
 @pytest.mark.parametrize("option,match", [
     ({"lambda_mode": "guess"}, "lambda_mode"), ({"rate": "bits"}, "rate"), ({"rounding": "floor"}, "rounding"),
     ({"quality_min": 0}, "qualities"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
-    ({"init": "missing.safetensors"}, "init weights not found"),
+    ({"init": "missing.safetensors"}, "init weights not found"), ({"strengths": (1.2, 0)}, "strengths"),
 ])  # fmt: skip
 def test_bad_configuration(data, tmp_path, option, match):
     with pytest.raises(ValueError, match=match):

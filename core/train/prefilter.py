@@ -55,7 +55,7 @@ class PrefilterConfig:
     """Everything that defines a training run (saved as ``config.json`` beside the weights)."""
 
     metric: str = "mse"
-    steps: int = 4000
+    steps: int = 4000  # 0 (with init): no training, only the validation of init and the strength calibration
     batch: int = 8
     crop: int = 128
     lr: float = 1e-3
@@ -74,6 +74,7 @@ class PrefilterConfig:
     val_qualities: tuple[int, ...] = (20, 35, 50, 65, 80)
     seed: int = 0
     init: str | None = None  # start from these weights (a save_prefilter file): fine-tuning
+    strengths: tuple[float, ...] = ()  # after training, scale the best model's edits by the best of these (real BD)
 
     def check(self) -> None:
         if self.masking is None:
@@ -87,9 +88,11 @@ class PrefilterConfig:
         if not 1 <= self.quality_min <= self.quality_max <= 100:
             raise ValueError(f"qualities must satisfy 1 ≤ min ≤ max ≤ 100, got {self.quality_min}..{self.quality_max}")
         for name in ("steps", "batch", "crop", "channels", "blocks", "val_every", "val_images", "val_crop"):
-            if getattr(self, name) < 1:
+            if getattr(self, name) < 1 and not (name == "steps" and self.steps == 0 and self.init):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         get_metric(METRIC_OF_LOSS.get(self.metric, self.metric))
+        if not all(math.isfinite(s) and s > 0 for s in self.strengths):
+            raise ValueError(f"strengths must be positive numbers, got {list(self.strengths)}")
         if self.init is not None and not os.path.isfile(self.init):
             raise ValueError(f"init weights not found: {self.init!r}")
 
@@ -195,6 +198,36 @@ def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling
     return float(np.mean(finite)) if finite else math.nan
 
 
+def calibrate_strength(path: str, validation: list[Tensor], cfg: PrefilterConfig, best: float) -> dict | None:
+    """Scale the edits of the weights at ``path`` by the strength in ``cfg.strengths`` with the best real BD-rate on
+    the validation images, and rewrite them (``strength`` in the metadata) if that beats ``best``, their own score.
+
+    Why: the simulator's rate and distortion are surrogates, and a network trained through them can edit more timidly
+    (or boldly) than the real encoder rewards. One scale of its edits, chosen by the real encoder like the checkpoint
+    itself, corrects that at no cost at inference: it is folded into the tail's weights (:meth:`Prefilter.scale_edits`).
+
+    Returns:
+        A log record: each strength's BD-rate, the strength kept (1 if none beat ``best``) and its BD-rate; None if
+        the weights were calibrated already (a finished run, run again).
+    """
+    from safetensors import safe_open
+
+    with safe_open(path, "pt") as f:
+        if "strength" in (f.metadata() or {}):
+            return None
+    scores, models = {1.0: best}, {}
+    for strength in cfg.strengths:
+        models[strength] = load_prefilter(path)
+        models[strength].scale_edits(strength)
+        with torch.inference_mode():
+            scores[strength] = real_bd_rate(models[strength], validation, cfg.val_qualities, cfg.metric,
+                                            cfg.subsampling)  # fmt: skip
+    kept = min(scores, key=scores.get)
+    if kept != 1.0:
+        save_prefilter(models[kept], path, metric=cfg.metric, strength=str(kept))
+    return {"strengths": {str(k): v for k, v in scores.items()}, "strength": kept, "val_bd_rate": scores[kept]}
+
+
 def _as_json(cfg: PrefilterConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
@@ -225,7 +258,8 @@ def _start_from(model: Prefilter, cfg: PrefilterConfig) -> None:
 def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: float | None = None, log=print):
     """Train (or resume) a prefilter; writes ``out/{checkpoint.pt, prefilter.safetensors, log.jsonl, config.json}``.
 
-    Returns the trained model (on rank 0 the best-validated weights are in ``prefilter.safetensors``).
+    Returns the trained model (on rank 0 the best-validated weights are in ``prefilter.safetensors``, their edits
+    scaled by the calibrated strength when ``cfg.strengths`` is set: :func:`calibrate_strength`).
     """
     cfg.check()
     rank, world = _distributed()
@@ -240,8 +274,9 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
     model = Prefilter(cfg.channels, cfg.blocks).to(device).to(memory_format=torch.channels_last)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     warmup = max(1, cfg.steps // 50)
+    decay = max(1, cfg.steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, cfg.steps) / cfg.steps))
+        optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, decay) / decay))
     )
     step, best = 0, math.inf
 
@@ -308,6 +343,12 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
             if stop.item():
                 log(f"stopping after {minutes} minutes at step {step}; run again to resume")
                 break
+    if rank == 0 and cfg.strengths and step >= cfg.steps:
+        record = calibrate_strength(os.path.join(out, "prefilter.safetensors"), validation, cfg, best)
+        if record:
+            with open(os.path.join(out, "log.jsonl"), "a") as log_file:
+                log_file.write(json.dumps(record) + "\n")
+            log(record)
     if world > 1:
         dist.barrier()
         dist.destroy_process_group()

@@ -1,0 +1,22 @@
+"""The wheel holds every module: pyproject's explicit package list must name each package directory."""
+
+from pathlib import Path
+
+import pytest
+
+tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11")
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_every_package_directory_is_listed():
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setuptools["packages"])
+    found = set()
+    for name, folder in setuptools["package-dir"].items():
+        for init in (ROOT / folder).rglob("__init__.py"):
+            found.add(".".join([name, *init.parent.relative_to(ROOT / folder).parts]))
+    assert found <= listed, f"packages missing from pyproject.toml: {sorted(found - listed)}"
+    assert "rdjpeg.weights" in listed  # data-only: the shipped weights
+    data = setuptools["package-data"]["rdjpeg.weights"]
+    assert {p.suffix for p in (ROOT / "core" / "weights").iterdir()} <= {Path(g).suffix for g in data}

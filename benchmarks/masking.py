@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.codec import image_to_tensor, tensor_to_pixels
+from rdjpeg.codec import _tables, image_to_tensor, tensor_to_pixels
 from rdjpeg.evaluate import Codec, bd_rate
 from rdjpeg.lagrangian import estimate_lambda
 from rdjpeg.masking import adaptive_masking
@@ -58,8 +58,7 @@ def main() -> None:
     images = {p: image_to_tensor(np.asarray(Image.open(p).convert("RGB"))) for p in paths}
     codec = Codec.parse(args.backend)
     backend, encode = get_backend(codec.name), codec.encoder()
-    tables = {q: None if backend.name == "pillow" else torch.as_tensor(backend.tables(q, **codec.options))
-              for q in QUALITIES}  # fmt: skip
+    tables = {q: _tables(backend, q, codec.options) for q in QUALITIES}
     results = []
     for setting in args.settings:
         kind, scale, iterations, margin = setting.split(":")

@@ -197,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--lr", type=float)
     p.add_argument("--channels", type=int)
     p.add_argument("--blocks", type=int)
+    p.add_argument("--luma-mlp", type=int, help="hidden units of the per-coefficient pathway for Y coefficients "
+                   "(0: none); weights without one may --init a run with one")  # fmt: skip
+    p.add_argument("--chroma-mlp", type=int, help="the same for Cb/Cr coefficients")
     p.add_argument("--quality-min", type=int)
     p.add_argument("--quality-max", type=int)
     p.add_argument(

@@ -8,7 +8,12 @@ Design (any size, one model for all qualities, quantizer-aware; docs/prefilter.m
   quantization steps of the requested quality, with their rounding residuals;
 * a 3×3 head, ``blocks`` residual blocks with FiLM conditioning on the quality, and a 3×3 tail whose output is a
   change of each coefficient in quantization steps (:func:`quantizer_edit` turns it into pixels); residual;
-* the tail starts at zero, so an untrained prefilter is the identity;
+* optionally (``luma_mlp``, ``chroma_mlp`` > 0) per-coefficient pathways: a small MLP of its own for each of the
+  64 Y coefficients of a cell (and each of the 128 Cb/Cr coefficients of an MCU) sees that coefficient's quantizer
+  features and a few context channels of the body, and adds a change of that coefficient. The 3×3 tail mixes 48
+  body channels into 192 coefficient edits per cell, so it cannot make decisions that depend on one coefficient's
+  own rounding residual (keep, snap or drop it); the pathways can;
+* the tail (and the pathways' output layers) start at zero, so an untrained prefilter is the identity;
 * inputs of any size are edge-padded to a multiple of 16 (one 4:2:0 MCU) and cropped back; grayscale images go
   through as three equal channels and come back averaged;
 * :meth:`Prefilter.forward_tiled` processes large images in tiles whose margin exceeds the receptive field, so the
@@ -31,6 +36,7 @@ from .simulator import _check_image, _dct_matrix, resolve_quality
 from .tables import RGB_TO_YCBCR, quality_tables
 
 BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chroma blocks
+COEFFICIENT_CONTEXT = 4  # body channels each coefficient's MLP sees besides its own features
 
 
 def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -109,6 +115,44 @@ def quantizer_edit(t: Tensor, quality: Tensor) -> Tensor:
     return F.pixel_shuffle(F.conv2d(t * steps, edit[:, :, None, None]), 8)
 
 
+@functools.cache
+def _build_chroma_edit(dtype: torch.dtype, device: torch.device) -> Tensor:
+    """(768, 128): RGB change of a 16×16 MCU (pixel-shuffle order) from changes of its Cb and Cr DCT coefficients.
+    Each chroma sample's change is repeated over the 2×2 pixels it covers, so the encoder's 2×2 average gives back
+    exactly the intended coefficient change."""
+    f64 = torch.float64
+    dct = torch.einsum("ui,vj->uvij", _dct_matrix(f64, "cpu"), _dct_matrix(f64, "cpu")).reshape(64, 8, 8)
+    samples = dct.repeat_interleave(2, 1).repeat_interleave(2, 2).reshape(64, 256)  # coefficient → 16×16 pixels
+    to_rgb = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR, dtype=f64) * 255)[:, 1:]  # (3 RGB, 2 chroma)
+    return torch.einsum("ck,pq->cqkp", to_rgb, samples).reshape(768, 128).to(dtype=dtype, device=device)
+
+
+def _chroma_edit(dtype: torch.dtype, device: torch.device) -> Tensor:
+    with torch.inference_mode(False):  # cached: must not be an inference tensor
+        return _build_chroma_edit(dtype, device)
+
+
+class _CoefficientMLPs(nn.Module):
+    """One small MLP per DCT coefficient (two grouped 1×1 convolutions): from the coefficient's magnitude and
+    rounding residual (:func:`quantizer_features`) and ``COEFFICIENT_CONTEXT`` channels of the body, a change of
+    that coefficient in quantization steps. The output layer starts at zero."""
+
+    def __init__(self, coefficients: int, channels: int, hidden: int) -> None:
+        super().__init__()
+        self.n = coefficients
+        self.context = nn.Conv2d(channels, coefficients * COEFFICIENT_CONTEXT, 1)
+        self.hidden = nn.Conv2d(coefficients * (2 + COEFFICIENT_CONTEXT), coefficients * hidden, 1, groups=coefficients)
+        self.out = nn.Conv2d(coefficients * hidden, coefficients, 1, groups=coefficients)
+        nn.init.zeros_(self.out.weight)
+        nn.init.zeros_(self.out.bias)
+
+    def forward(self, h: Tensor, features: Tensor) -> Tensor:
+        B, _, rows, cols = h.shape
+        context = self.context(h).reshape(B, self.n, COEFFICIENT_CONTEXT, rows, cols)
+        own = features.reshape(B, 2, self.n, rows, cols).transpose(1, 2)  # magnitudes, then residuals
+        return self.out(F.silu(self.hidden(torch.cat([own, context], 2).reshape(B, -1, rows, cols))))
+
+
 class _Block(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
@@ -127,6 +171,8 @@ class Prefilter(nn.Module):
         channels: width of the body (at 1/scale resolution).
         blocks: number of residual blocks.
         scale: pixel-unshuffle factor.
+        luma_mlp: hidden units of the per-coefficient pathway's MLPs, one per Y coefficient of a cell; 0: none.
+        chroma_mlp: the same for each Cb and Cr coefficient of an MCU; 0: none.
 
     Shape:
         - Input: (B, 3, H, W) or (B, 1, H, W) in [0, 1], any H, W ≥ 1; quality a scalar or (B,).
@@ -139,10 +185,14 @@ class Prefilter(nn.Module):
         True
     """
 
-    def __init__(self, channels: int = 48, blocks: int = 4, scale: int = 8) -> None:
+    def __init__(self, channels: int = 48, blocks: int = 4, scale: int = 8, luma_mlp: int = 0,
+                 chroma_mlp: int = 0) -> None:  # fmt: skip
         super().__init__()
         if scale != 8:
             raise ValueError(f"scale must be 8 (one cell per JPEG block), got {scale}")
+        for name, value in (("luma_mlp", luma_mlp), ("chroma_mlp", chroma_mlp)):
+            if value < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {value}")
         width = 3 * scale * scale
         self.head = nn.Conv2d(width, channels, 3, padding=1)
         self.head_dct = nn.Conv2d(2 * 192, channels, 1)
@@ -154,6 +204,9 @@ class Prefilter(nn.Module):
         nn.init.zeros_(self.film[-1].weight)
         nn.init.zeros_(self.film[-1].bias)
         self.channels, self.n_blocks, self.scale = channels, blocks, scale
+        self.luma_mlp, self.chroma_mlp = luma_mlp, chroma_mlp
+        self.luma_mlps = _CoefficientMLPs(64, channels, luma_mlp) if luma_mlp else None
+        self.chroma_mlps = _CoefficientMLPs(128, channels, chroma_mlp) if chroma_mlp else None
 
     @property
     def receptive_radius(self) -> int:
@@ -164,10 +217,9 @@ class Prefilter(nn.Module):
         q = quality.to(self.tail.weight.dtype)[:, None] / 100
         return torch.cat([q, torch.log(q)], 1)  # IJG scaling changes regime at q50: give the MLP both views
 
-    def _coefficient_head(self, cells: Tensor, quality: Tensor) -> Tensor:
+    def _coefficient_head(self, luma: Tensor, chroma: Tensor) -> Tensor:
         """``head_dct`` on :func:`quantizer_features`, its 1×1 weights split by resolution: the chroma features are
         mixed at MCU resolution and only the result is upsampled (nearest, so equal to upsampling the features)."""
-        luma, chroma = quantizer_features(cells, quality)
         w = self.head_dct.weight  # input channels: magnitude Y 64, Cb Cr 128; residual Y 64, Cb Cr 128
         h_luma = F.conv2d(luma, torch.cat([w[:, :64], w[:, 192:256]], 1), self.head_dct.bias)
         h_chroma = F.conv2d(chroma, torch.cat([w[:, 64:192], w[:, 256:]], 1))
@@ -183,6 +235,19 @@ class Prefilter(nn.Module):
         weight = (fold @ self.tail.weight.flatten(1)).view(self.tail.weight.shape)
         return F.pixel_shuffle(F.conv2d(h, weight, fold @ self.tail.bias, padding=1), 8)
 
+    def _per_coefficient(self, h: Tensor, luma: Tensor, chroma: Tensor, quality: Tensor) -> Tensor:
+        """The per-coefficient pathways' RGB edit: each Y coefficient of each cell and each Cb/Cr coefficient of each
+        MCU changed by its own MLP, in quantization steps."""
+        tables = _tables(quality, h)
+        edit = 0
+        if self.luma_mlps is not None:
+            change = self.luma_mlps(h, luma) * tables[:, 0, :, None, None]
+            edit = F.pixel_shuffle(F.conv2d(change, _linear_maps(h.dtype, h.device)[3][:, :64, None, None]), 8)
+        if self.chroma_mlps is not None:
+            change = self.chroma_mlps(F.avg_pool2d(h, 2), chroma) * tables[:, 1].repeat(1, 2)[:, :, None, None]
+            edit = edit + F.pixel_shuffle(F.conv2d(change, _chroma_edit(h.dtype, h.device)[:, :, None, None]), 16)
+        return edit
+
     def forward(self, x: Tensor, quality: int | float | Tensor = 75) -> Tensor:
         _check_image(x)
         q = resolve_quality(quality, x.shape[0], x.device)
@@ -194,10 +259,13 @@ class Prefilter(nn.Module):
         film = self.film(self._quality_features(q)).view(x.shape[0], self.n_blocks, 2, self.channels, 1, 1)
         # channels-last cells whatever the input's layout: the convolutions would otherwise reorder them each time
         cells = F.pixel_unshuffle(padded, self.scale).contiguous(memory_format=torch.channels_last)
-        h = self.head(cells) + self._coefficient_head(cells, q)
+        luma, chroma = quantizer_features(cells, q)
+        h = self.head(cells) + self._coefficient_head(luma, chroma)
         for i, block in enumerate(self.blocks):
             h = block(h, film[:, i, 0], film[:, i, 1])
         out = padded + self._coefficient_tail(h, q)
+        if self.luma_mlp or self.chroma_mlp:
+            out = out + self._per_coefficient(h, luma, chroma, q)
         out = out[..., :H, :W].clamp(0, 1)
         return out.mean(1, keepdim=True) if gray else out
 
@@ -207,8 +275,10 @@ class Prefilter(nn.Module):
         before the final clamp. Training calibrates it with the real encoder (``PrefilterConfig.strengths``)."""
         if not math.isfinite(factor) or factor <= 0:
             raise ValueError(f"factor must be a positive number, got {factor}")
-        self.tail.weight.mul_(factor)
-        self.tail.bias.mul_(factor)
+        pathways = [m.out for m in (self.luma_mlps, self.chroma_mlps) if m is not None]
+        for layer in (self.tail, *pathways):
+            layer.weight.mul_(factor)
+            layer.bias.mul_(factor)
 
     def forward_tiled(self, x: Tensor, quality: int | float | Tensor = 75, tile: int = 512) -> Tensor:
         """Same result as :meth:`forward`, computed in ``tile``×``tile`` pieces with a receptive-field margin.
@@ -239,7 +309,14 @@ def save_prefilter(model: Prefilter, path: str, **metadata: str) -> None:
     other file. Written to a temporary name and renamed, so a reader never sees half a file."""
     from safetensors.torch import save_file
 
-    meta = {"channels": str(model.channels), "blocks": str(model.n_blocks), "scale": str(model.scale), **metadata}
+    meta = {
+        "channels": str(model.channels),
+        "blocks": str(model.n_blocks),
+        "scale": str(model.scale),
+        "luma_mlp": str(model.luma_mlp),
+        "chroma_mlp": str(model.chroma_mlp),
+        **metadata,
+    }
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     save_file(state, path + ".tmp", metadata=meta)
     os.replace(path + ".tmp", path)
@@ -255,7 +332,14 @@ def load_prefilter(path: str) -> Prefilter:
     with safe_open(path, "pt") as f:
         meta = f.metadata() or {}
     try:
-        model = Prefilter(int(meta["channels"]), int(meta["blocks"]), int(meta["scale"]))
+        # files written before the per-coefficient pathways existed have none
+        model = Prefilter(
+            int(meta["channels"]),
+            int(meta["blocks"]),
+            int(meta["scale"]),
+            int(meta.get("luma_mlp", 0)),
+            int(meta.get("chroma_mlp", 0)),
+        )
     except KeyError as error:
         raise ValueError(f"{path} has no architecture metadata ({error}); write it with save_prefilter") from None
     model.load_state_dict(load_file(path))

@@ -81,6 +81,15 @@ def test_fine_tuning_starts_from_weights_and_never_ships_worse(data, tmp_path):
     assert kept_start == (not scores[1] < scores[0])  # the tuned weights replace the start only if they validate better
     with pytest.raises(ValueError, match="8 × 1 prefilter"):
         train_prefilter([data], str(tmp_path / "c"), PrefilterConfig(**{**TINY, "channels": 4, "init": start}))
+    # weights without the per-coefficient pathway start a run with one, as exactly the same model
+    grown = []
+    grow = PrefilterConfig(**{**TINY, "steps": 4, "val_every": 4, "luma_mlp": 2, "init": start})
+    train_prefilter([data], str(tmp_path / "d"), grow, log=grown.append)
+    assert grown[0]["val_bd_rate"] == logs[0]["val_bd_rate"]
+    assert load_prefilter(str(tmp_path / "d" / "prefilter.safetensors")).luma_mlp == 2
+    with pytest.raises(ValueError, match="luma_mlp pathway of 2 units"):
+        bigger = {**TINY, "luma_mlp": 3, "init": str(tmp_path / "d" / "prefilter.safetensors")}
+        train_prefilter([data], str(tmp_path / "e"), PrefilterConfig(**bigger))
 
 
 def test_strength_calibration_keeps_the_best_real_scale(data, tmp_path):

@@ -48,6 +48,7 @@ LAMBDAS = ("exact", "fast", "fixed")
 RATES = ("network", "rho")
 ROUNDINGS = ("mask", "ste", "cubic")
 CALIBRATION_QUALITIES = tuple(range(5, 100, 5))
+NEW_PARAMETER_LR = 10
 
 
 @dataclass
@@ -61,6 +62,8 @@ class PrefilterConfig:
     lr: float = 1e-3
     channels: int = 48
     blocks: int = 4
+    luma_mlp: int = 0  # hidden units of the per-coefficient pathways (Prefilter); 0: none
+    chroma_mlp: int = 0
     quality_min: int = 5
     quality_max: int = 95
     subsampling: str = "4:2:0"
@@ -87,6 +90,9 @@ class PrefilterConfig:
                 raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
         if not 1 <= self.quality_min <= self.quality_max <= 100:
             raise ValueError(f"qualities must satisfy 1 ≤ min ≤ max ≤ 100, got {self.quality_min}..{self.quality_max}")
+        for name in ("luma_mlp", "chroma_mlp"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
         for name in ("steps", "batch", "crop", "channels", "blocks", "val_every", "val_images", "val_crop"):
             if getattr(self, name) < 1 and not (name == "steps" and self.steps == 0 and self.init):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
@@ -247,12 +253,21 @@ def _sample(rng: np.random.Generator, images: list[np.ndarray], cfg: PrefilterCo
     return x.contiguous(memory_format=torch.channels_last), q
 
 
-def _start_from(model: Prefilter, cfg: PrefilterConfig) -> None:
+def _start_from(model: Prefilter, cfg: PrefilterConfig) -> list[str]:
+    """Load ``cfg.init`` into ``model``; returns the names of the parameters it lacked.
+
+    Weights without a per-coefficient pathway may start a run that has one: a pathway starts at zero output, so the
+    model is still exactly ``cfg.init``.
+    """
     start = load_prefilter(cfg.init)
     if (start.channels, start.n_blocks) != (cfg.channels, cfg.blocks):
         raise ValueError(f"{cfg.init} is a {start.channels} × {start.n_blocks} prefilter; the run is configured for "
                          f"{cfg.channels} × {cfg.blocks} (set --channels/--blocks)")  # fmt: skip
-    model.load_state_dict(start.state_dict())
+    for name in ("luma_mlp", "chroma_mlp"):
+        if getattr(start, name) not in (0, getattr(cfg, name)):
+            raise ValueError(f"{cfg.init} has a {name} pathway of {getattr(start, name)} units; the run is configured "
+                             f"for {getattr(cfg, name)} (set --{name.replace('_', '-')})")  # fmt: skip
+    return model.load_state_dict(start.state_dict(), strict=False).missing_keys
 
 
 def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: float | None = None, log=print):
@@ -271,8 +286,15 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
         calibration = calibrate(cfg, pool.train)  # deterministic: identical on every rank
     loss_fn = RDLoss(cfg, calibration)
     validation = validation_set(pool, cfg) if rank == 0 else []
-    model = Prefilter(cfg.channels, cfg.blocks).to(device).to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    model = Prefilter(cfg.channels, cfg.blocks, luma_mlp=cfg.luma_mlp, chroma_mlp=cfg.chroma_mlp)
+    model = model.to(device).to(memory_format=torch.channels_last)
+    new = _start_from(model, cfg) if cfg.init else []
+    # Parameters the init weights lacked start from scratch: 10× the fine-tuning rate, or they would barely move.
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n not in new], "lr": cfg.lr},
+        {"params": [p for n, p in model.named_parameters() if n in new], "lr": cfg.lr * NEW_PARAMETER_LR},
+    ]
+    optimizer = torch.optim.Adam([g for g in groups if g["params"]])
     warmup = max(1, cfg.steps // 50)
     decay = max(1, cfg.steps)
     schedule = torch.optim.lr_scheduler.LambdaLR(
@@ -297,16 +319,13 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
         schedule.load_state_dict(state["schedule"])
         step, best = state["step"], state["best"]
         log(f"resumed at step {step}")
-    else:
-        if cfg.init:
-            _start_from(model, cfg)
-        if rank == 0:
-            with open(os.path.join(out, "config.json"), "w") as f:
-                json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
-            if cfg.init:  # the starting point is the score to beat: fine-tuning never ships something worse
-                best = validate()
-                save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
-                log({"step": 0, "val_bd_rate": best, "init": cfg.init})
+    elif rank == 0:
+        with open(os.path.join(out, "config.json"), "w") as f:
+            json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
+        if cfg.init:  # the starting point is the score to beat: fine-tuning never ships something worse
+            best = validate()
+            save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
+            log({"step": 0, "val_bd_rate": best, "init": cfg.init})
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
     rng = np.random.default_rng([cfg.seed, rank, step])
     start, losses = time.time(), []

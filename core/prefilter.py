@@ -39,20 +39,23 @@ BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chrom
 COEFFICIENT_CONTEXT = 4  # body channels each coefficient's MLP sees besides its own features
 
 
-def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     with torch.inference_mode(False):  # cached: must not be inference tensors, or later autograd use fails
         return _build_linear_maps(dtype, device)
 
 
 @functools.cache
-def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
     """The fixed linear parts, as convolutions on pixel-unshuffled images (one matrix product per cell or MCU).
 
-    Returns (luma (64, 192, 1, 1), luma bias (64,), chroma (128, 192, 2, 2), edit (192, 192)):
+    Returns (luma (64, 192, 1, 1), luma bias (64,), chroma (128, 192, 2, 2), edit (192, 192), chroma edit (768, 128)):
     * luma: Y DCT coefficients of an 8×8 cell from its unshuffled RGB (orthonormal DCT = JPEG's, level shift 128);
     * chroma: Cb and Cr DCT coefficients of a 16×16 MCU from its four cells (stride 2): the DCT of the 2×2-averaged
       RGB, which is what the encoder downsamples; much cheaper than pooling the full image again;
-    * edit: RGB change of an 8×8 cell from changes of its Y, Cb, Cr DCT coefficients (inverse DCT and colour).
+    * edit: RGB change of an 8×8 cell from changes of its Y, Cb, Cr DCT coefficients (inverse DCT and colour);
+    * chroma edit: RGB change of a 16×16 MCU (pixel-shuffle order) from changes of its Cb and Cr DCT coefficients,
+      each chroma sample's change repeated over the 2×2 pixels it covers, so that the encoder's 2×2 average gives
+      back exactly the intended coefficient change.
     """
     f64 = torch.float64
     dct = torch.einsum("ui,vj->uvij", _dct_matrix(f64, "cpu"), _dct_matrix(f64, "cpu")).reshape(64, 64)
@@ -66,7 +69,10 @@ def _build_linear_maps(dtype: torch.dtype, device: torch.device) -> tuple[Tensor
     chroma = torch.stack([torch.stack([averaged[:, :, 4 * a + half][:, :, :, 4 * b + half] / 4 for b in (0, 1)], -1)
                           for a in (0, 1)], -2).reshape(128, 192, 2, 2)  # fmt: skip
     edit = torch.einsum("ck,pq->cqkp", torch.linalg.inv(ycc), dct).reshape(192, 192)
-    return tuple(m.to(dtype=dtype, device=device).contiguous() for m in (luma, bias, chroma, edit))
+    repeated = dct.view(64, 8, 8).repeat_interleave(2, 1).repeat_interleave(2, 2).reshape(64, 256)
+    chroma_edit = torch.einsum("ck,pq->cqkp", torch.linalg.inv(ycc)[:, 1:], repeated).reshape(768, 128)
+    maps = (luma, bias, chroma, edit, chroma_edit)
+    return tuple(m.to(dtype=dtype, device=device).contiguous() for m in maps)
 
 
 def _tables(quality: Tensor, like: Tensor) -> Tensor:
@@ -91,7 +97,7 @@ def quantizer_features(cells: Tensor, quality: Tensor) -> tuple[Tensor, Tensor]:
     small edit changes the file at all; a pixel-domain network would have to rediscover the DCT and the quality's
     tables to know it. Chroma stays at MCU resolution (a quarter of the element-wise work).
     """
-    luma_map, bias, chroma_map, _ = _linear_maps(cells.dtype, cells.device)
+    luma_map, bias, chroma_map = _linear_maps(cells.dtype, cells.device)[:3]
     tables = _tables(quality, cells)
     luma = F.conv2d(cells, luma_map, bias) / tables[:, 0, :, None, None]
     chroma = F.conv2d(cells, chroma_map, stride=2) / tables[:, 1].repeat(1, 2)[:, :, None, None]
@@ -113,23 +119,6 @@ def quantizer_edit(t: Tensor, quality: Tensor) -> Tensor:
     steps = _edit_steps(quality, t)[:, :, None, None]
     edit = _linear_maps(t.dtype, t.device)[3]
     return F.pixel_shuffle(F.conv2d(t * steps, edit[:, :, None, None]), 8)
-
-
-@functools.cache
-def _build_chroma_edit(dtype: torch.dtype, device: torch.device) -> Tensor:
-    """(768, 128): RGB change of a 16×16 MCU (pixel-shuffle order) from changes of its Cb and Cr DCT coefficients.
-    Each chroma sample's change is repeated over the 2×2 pixels it covers, so the encoder's 2×2 average gives back
-    exactly the intended coefficient change."""
-    f64 = torch.float64
-    dct = torch.einsum("ui,vj->uvij", _dct_matrix(f64, "cpu"), _dct_matrix(f64, "cpu")).reshape(64, 8, 8)
-    samples = dct.repeat_interleave(2, 1).repeat_interleave(2, 2).reshape(64, 256)  # coefficient → 16×16 pixels
-    to_rgb = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR, dtype=f64) * 255)[:, 1:]  # (3 RGB, 2 chroma)
-    return torch.einsum("ck,pq->cqkp", to_rgb, samples).reshape(768, 128).to(dtype=dtype, device=device)
-
-
-def _chroma_edit(dtype: torch.dtype, device: torch.device) -> Tensor:
-    with torch.inference_mode(False):  # cached: must not be an inference tensor
-        return _build_chroma_edit(dtype, device)
 
 
 class _CoefficientMLPs(nn.Module):
@@ -245,7 +234,7 @@ class Prefilter(nn.Module):
             edit = F.pixel_shuffle(F.conv2d(change, _linear_maps(h.dtype, h.device)[3][:, :64, None, None]), 8)
         if self.chroma_mlps is not None:
             change = self.chroma_mlps(F.avg_pool2d(h, 2), chroma) * tables[:, 1].repeat(1, 2)[:, :, None, None]
-            edit = edit + F.pixel_shuffle(F.conv2d(change, _chroma_edit(h.dtype, h.device)[:, :, None, None]), 16)
+            edit = edit + F.pixel_shuffle(F.conv2d(change, _linear_maps(h.dtype, h.device)[4][:, :, None, None]), 16)
         return edit
 
     def forward(self, x: Tensor, quality: int | float | Tensor = 75) -> Tensor:

@@ -103,14 +103,14 @@ def test_per_coefficient_pathways_round_trip_and_start_as_the_model_without_them
 def test_chroma_pathway_changes_exactly_the_intended_chroma_coefficient():
     """A chroma output of one step on one Cb coefficient moves that coefficient of the encoder's 2×2-averaged Cb
     block by one quantization step and leaves luma and Cr alone."""
-    from rdjpeg.prefilter import _chroma_edit, quantizer_features
+    from rdjpeg.prefilter import _linear_maps, quantizer_features
 
     change = torch.zeros(1, 128, 1, 1, dtype=torch.float64)
     change[0, 9] = 1.0  # Cb coefficient (1, 1), in units of its step (applied below)
     steps = torch.ones(1, 1, dtype=torch.float64)
     x = torch.full((1, 3, 16, 16), 0.5, dtype=torch.float64)
-    y = x + torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(change * steps, _chroma_edit(
-        torch.float64, torch.device("cpu"))[:, :, None, None]), 16)  # fmt: skip
+    y = x + torch.nn.functional.pixel_shuffle(torch.nn.functional.conv2d(change * steps, _linear_maps(
+        torch.float64, torch.device("cpu"))[4][:, :, None, None]), 16)  # fmt: skip
     q = torch.tensor([100])  # all steps 1: features in coefficient units
     (l0, c0), (l1, c1) = (quantizer_features(torch.nn.functional.pixel_unshuffle(v, 8), q) for v in (x, y))
     delta_luma, delta_chroma = (l1 - l0)[0, :64], (c1 - c0)[0, :128, 0, 0]

@@ -369,6 +369,7 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
                 log_file.write(json.dumps(record) + "\n")
             log(record)
     if world > 1:
+        del net  # free DDP's reducer (it holds gloo work objects) while the process group is still alive
         dist.barrier()
         dist.destroy_process_group()
     return model

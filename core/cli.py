@@ -104,7 +104,8 @@ def train_rate(args: argparse.Namespace) -> int:
     from .train.rate import train_rate as run
 
     run(args.data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, hidden=args.hidden, seed=args.seed,
-        val_every=args.val_every, minutes=args.minutes)  # fmt: skip
+        val_every=args.val_every, minutes=args.minutes, init=args.init, prefilters=args.prefilters,
+        edited=args.edited)  # fmt: skip
     return 0
 
 
@@ -184,6 +185,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--val-every", type=int, default=250)
     p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
+    p.add_argument("--init", help="start from these rate weights (.safetensors): fine-tuning")
+    p.add_argument("--prefilters", type=_csv(), default=[], metavar="W,W,…",
+                   help="prefilter weights whose edits a share of the training crops gets, so that R̂ learns the "
+                   "sizes of prefiltered images too")  # fmt: skip
+    p.add_argument("--edited", type=float, default=0.5, help="share of crops edited by --prefilters (default 0.5)")
     p.set_defaults(run=train_rate)
 
     p = train.add_parser("prefilter", help="train the prefilter on D + λ(x)·R̂ through the simulator (resumable; "
@@ -208,6 +214,8 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["exact", "fast", "fixed"],
         help="λ(x) from real encodes (default), its closed form, or one λ per quality (ablation)",
     )
+    p.add_argument("--lambda-scale", type=float, help="train at this multiple of λ(x) (default 1; > 1 makes the "
+                   "network trade more distortion for rate)")  # fmt: skip
     p.add_argument("--rate", choices=["network", "rho"], help="rate model: network (default) or ρ-proxy (ablation)")
     p.add_argument("--rounding", choices=["mask", "ste", "cubic"], help="quantizer surrogate (default mask)")
     p.add_argument("--masking", action=argparse.BooleanOptionalAction,

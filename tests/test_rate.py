@@ -91,3 +91,25 @@ def test_training_runs_and_resumes(tmp_path):
     train_rate([str(data)], str(out), steps=6, batch=2, val_every=2, val_batches=1, log=lambda *a: None)
     steps = [json.loads(line)["step"] for line in (out / "log.jsonl").read_text().splitlines()]
     assert steps == [2, 4, 6]
+
+
+def test_fine_tuning_on_prefiltered_crops(tmp_path):
+    """--init starts from the shipped weights; --prefilters adds edited crops and reports both halves."""
+    import importlib.resources
+
+    from rdjpeg.train.rate import train_rate
+
+    msssim = str(importlib.resources.files("rdjpeg") / "weights" / "prefilter-msssim.safetensors")
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i in range(3):
+        Image.fromarray(natural(270, 280, seed=i)).save(data / f"{i}.png")
+    out = tmp_path / "run"
+    train_rate([str(data)], str(out), steps=2, batch=2, lr=0.0, val_every=2, val_batches=1, log=lambda *a: None,
+               init=rate_weights_path(), prefilters=[msssim], edited=1.0)  # fmt: skip
+    record = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
+    assert {"val_rel_err_default_edited", "val_rel_err_default_unedited"} <= set(record)
+    assert record["val_rel_err_default_unedited"] < 0.1  # lr 0: still the shipped, accurate network
+    with pytest.raises(ValueError, match="edited must be a share"):
+        train_rate([str(data)], str(tmp_path / "bad"), steps=1, edited=1.5, log=lambda *a: None)

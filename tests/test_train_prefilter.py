@@ -120,10 +120,18 @@ def test_ablation_variants_run(data, tmp_path, option):
     assert (tmp_path / "prefilter.safetensors").exists()
 
 
+def test_lambda_scale_multiplies_the_lagrangian():
+    x, q = torch.rand(2, 3, 32, 32), torch.tensor([30, 70])
+    base = RDLoss(PrefilterConfig(lambda_mode="fast")).lagrangian(x, q)
+    scaled = RDLoss(PrefilterConfig(lambda_mode="fast", lambda_scale=1.5)).lagrangian(x, q)
+    torch.testing.assert_close(scaled, 1.5 * base)
+
+
 @pytest.mark.parametrize("option,match", [
     ({"lambda_mode": "guess"}, "lambda_mode"), ({"rate": "bits"}, "rate"), ({"rounding": "floor"}, "rounding"),
     ({"quality_min": 0}, "qualities"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
     ({"init": "missing.safetensors"}, "init weights not found"), ({"strengths": (1.2, 0)}, "strengths"),
+    ({"lambda_scale": 0.0}, "lambda_scale"),
 ])  # fmt: skip
 def test_bad_configuration(data, tmp_path, option, match):
     with pytest.raises(ValueError, match=match):

@@ -68,6 +68,7 @@ class PrefilterConfig:
     quality_max: int = 95
     subsampling: str = "4:2:0"
     lambda_mode: str = "exact"  # λ(x) from real encodes; "fast": closed form; "fixed": one λ per quality (ablation)
+    lambda_scale: float = 1.0  # train at k·λ(x): k > 1 trades more distortion for rate than the real RD slope says
     rate: str = "network"  # "rho": the ρ-domain proxy instead of the rate network (ablation)
     rounding: str = "mask"  # "ste" / "cubic": other quantizer surrogates (ablation)
     masking: bool | None = None  # train in front of adaptive DCT-domain masking; None: as encode() does (mse only)
@@ -97,6 +98,8 @@ class PrefilterConfig:
             if getattr(self, name) < 1 and not (name == "steps" and self.steps == 0 and self.init):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
         get_metric(METRIC_OF_LOSS.get(self.metric, self.metric))
+        if not (math.isfinite(self.lambda_scale) and self.lambda_scale > 0):
+            raise ValueError(f"lambda_scale must be a positive number, got {self.lambda_scale}")
         if not all(math.isfinite(s) and s > 0 for s in self.strengths):
             raise ValueError(f"strengths must be positive numbers, got {list(self.strengths)}")
         if self.init is not None and not os.path.isfile(self.init):
@@ -137,10 +140,12 @@ class RDLoss:
 
     def lagrangian(self, x: Tensor, q: Tensor) -> Tensor:
         if self.cfg.lambda_mode == "fixed":
-            return _interpolate(self.calibration["lambda"], q).to(x)
-        if self.cfg.lambda_mode == "fast":
-            return fast_lambda(x, q, self.cfg.metric, self.cfg.subsampling).to(x)
-        return estimate_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling).to(x)
+            lam = _interpolate(self.calibration["lambda"], q)
+        elif self.cfg.lambda_mode == "fast":
+            lam = fast_lambda(x, q, self.cfg.metric, self.cfg.subsampling)
+        else:
+            lam = estimate_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling)
+        return self.cfg.lambda_scale * lam.to(x)
 
     def cost(self, x: Tensor, xp: Tensor, q: Tensor, lam: Tensor) -> Tensor:
         sim = simulate_jpeg(xp, q, self.cfg.subsampling, rounding=self.cfg.rounding)

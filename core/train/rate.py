@@ -146,8 +146,8 @@ def train_rate(
                 model.train()
                 record = {"step": step, "loss": loss.item(), "seconds": round(time.time() - start),
                           **{f"val_rel_err_{h}": float(err[:, i].mean()) for i, h in enumerate(HEADS)}}  # fmt: skip
-                if nets:  # the unedited half first (8 samples per batch), then the edited half
-                    half = 8 * val_batches
+                if nets:  # the unedited half first, then the edited half
+                    half = len(err) // 2
                     record |= {
                         f"val_rel_err_{h}_{part}": float(err[rows, i].mean())
                         for i, h in enumerate(HEADS)

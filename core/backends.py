@@ -11,8 +11,6 @@ from __future__ import annotations
 import functools
 import importlib.util
 import io
-import os
-import tempfile
 import threading
 
 import numpy as np
@@ -173,39 +171,59 @@ def mozjpeg_table(table: str | int) -> int:
     raise ValueError(f"table must be one of {', '.join(MOZJPEG_TABLES)} or an index 0..8, got {table!r}")
 
 
-class MozJPEGBackend(Backend):
-    """mozjpeg 4.0.3 through the ``jpeglib`` package: trellis quantization, progressive, optimized Huffman.
+# What cjpeg writes after SOI: a JFIF 1.01 APP0 segment, no density units. libvips writes it only when it keeps
+# "other" metadata, which would also bring its own EXIF block; we keep nothing we were not given and add this.
+_JFIF_APP0 = b"\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
+_VIPS_METADATA = {"exif": "exif-data", "icc_profile": "icc-profile-data"}  # option → libvips field
+_VIPS_KEEP = {"exif": "exif", "icc_profile": "icc"}  # option → libvips ``keep`` flag
 
-    mozjpeg's defaults are kept (4:2:0, its "imagemagick" tables); ``subsampling`` other than 4:2:0 is refused.
-    ``table`` picks another of its base tables (:data:`MOZJPEG_TABLES`): "flat" suits MSE/PSNR and "ms-ssim"
-    suits MS-SSIM far better than the default (BENCHMARKS.md, "Quantization tables").
+
+class MozJPEGBackend(Backend):
+    """mozjpeg 5, in memory, through ``pyvips`` (``pyvips-binary`` bundles libvips with mozjpeg 5.0.0).
+
+    The defaults are cjpeg's: trellis quantization, overshoot deringing, progressive with optimized scans,
+    optimized Huffman tables, the "imagemagick" base table (3), 4:2:0, a JFIF header. The decoded pixels equal those of
+    mozjpeg 4.0.3's cjpeg at every quality measured (BENCHMARKS.md, "mozjpeg 5 through pyvips"); one difference:
+    libvips limits table entries to 255 (baseline JPEG, as libjpeg-turbo and Pillow do), where cjpeg writes 16-bit
+    entries at very low qualities.
+
+    Options: ``subsampling`` "4:2:0" (default) or "4:4:4"; ``progressive`` (default True; False writes a baseline
+    file with trellis quantization); ``table``, another of mozjpeg's base tables (:data:`MOZJPEG_TABLES`): "flat"
+    suits MSE/PSNR and "ms-ssim" suits MS-SSIM far better than the default (BENCHMARKS.md, "Quantization
+    tables"); ``exif`` and ``icc_profile`` bytes. ``optimize`` may only be True: trellis quantization needs optimized
+    Huffman tables.
     """
 
-    name, module, extra = "mozjpeg", "jpeglib", "mozjpeg"
-    options = frozenset({"subsampling", "optimize", "progressive", "table"})
+    name, module, extra = "mozjpeg", "pyvips", "mozjpeg"
+    options = frozenset({"subsampling", "optimize", "progressive", "table", "exif", "icc_profile"})
     table_options = frozenset({"table"})
 
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
         pixels = self.prepare(pixels, options)
-        if resolve_subsampling(options.get("subsampling", "4:2:0")) != "4:2:0" and pixels.ndim == 3:
-            raise ValueError("the 'mozjpeg' backend encodes 4:2:0 only")
-        if options.get("optimize") is False or options.get("progressive") is False:
-            raise ValueError("the 'mozjpeg' backend always writes optimized progressive files")
+        subsampling = resolve_subsampling(options.get("subsampling", "4:2:0"))
+        if subsampling == "4:2:2" and pixels.ndim == 3:
+            raise ValueError("the 'mozjpeg' backend writes 4:2:0 (cjpeg's default) or 4:4:4, not 4:2:2")
+        if options.get("optimize") is False:
+            raise ValueError("the 'mozjpeg' backend always writes optimized Huffman tables (trellis needs them)")
+        progressive = bool(options.get("progressive", True))
         table = mozjpeg_table(options.get("table", "imagemagick"))
-        import jpeglib
+        quality = check_quality(quality)
+        import pyvips
 
-        fd, path = tempfile.mkstemp(suffix=".jpg")
-        os.close(fd)
-        try:
-            with jpeglib.version("mozjpeg403"):
-                spatial = pixels[..., None] if pixels.ndim == 2 else pixels
-                jpeglib.from_spatial(np.ascontiguousarray(spatial)).write_spatial(
-                    path, qt=check_quality(quality), base_quant_tbl_idx=table
-                )
-            with open(path, "rb") as f:
-                return f.read()
-        finally:
-            os.unlink(path)
+        pixels = np.ascontiguousarray(pixels)
+        bands = 1 if pixels.ndim == 2 else 3
+        image = pyvips.Image.new_from_memory(pixels.data, pixels.shape[1], pixels.shape[0], bands, "uchar")
+        given = [key for key in _VIPS_METADATA if options.get(key)]
+        if given:
+            image = image.copy()
+            for key in given:
+                image.set_type(pyvips.GValue.blob_type, _VIPS_METADATA[key], bytes(options[key]))
+        data = image.jpegsave_buffer(
+            Q=quality, optimize_coding=True, trellis_quant=True, overshoot_deringing=True, interlace=progressive,
+            optimize_scans=progressive, quant_table=table, subsample_mode="off" if subsampling == "4:4:4" else "on",
+            keep="|".join(_VIPS_KEEP[key] for key in given) or "none",
+        )  # fmt: skip
+        return data if data[2:4] == b"\xff\xe0" else data[:2] + _JFIF_APP0 + data[2:]
 
 
 class JpegliBackend(Backend):

@@ -185,7 +185,8 @@ def encode(
     check_every = _check_int("check_every", check_every, 1)
     x = image_to_tensor(image)
     encoder = get_backend(backend)
-    get_metric(METRIC_OF_LOSS.get(metric, metric))  # unknown metric → error even when nothing optimizes for it
+    if getattr(get_metric(METRIC_OF_LOSS.get(metric, metric)), "judge_only", False):  # unknown metric: fails here
+        raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
     model = resolve_prefilter(prefilter, metric)
     if quality is not None:
         quality = check_quality(quality)

@@ -68,8 +68,9 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
 def compress_one(job: Job, quality: int | None, options: dict, existing: str, keep_metadata: bool = True):
     """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
     per-file problems (bad image, unwritable folder): they become "failed" with the reason. EXIF and ICC profile
-    are carried over when ``keep_metadata`` and the backend (Pillow) can write them."""
+    are carried over when ``keep_metadata`` and the backend (Pillow, mozjpeg) can write them."""
     from .codec import encode, jpeg_mode
+    from .plugins import get_backend
 
     start = time.perf_counter()
     if os.path.exists(job.target) and existing != "overwrite":
@@ -78,7 +79,7 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
         return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
     try:
         with Image.open(job.source) as original:
-            keep = keep_metadata and options.get("backend", "pillow") == "pillow"
+            keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(options.get("backend", "pillow")).options
             metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
             image = jpeg_mode(original)
         data = encode(image, quality, **options, **metadata)

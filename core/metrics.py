@@ -1,8 +1,10 @@
-"""Built-in distortion metrics (a plugin like any other): PSNR/MSE, MS-SSIM and LPIPS-Alex.
+"""Built-in distortion metrics (a plugin like any other): PSNR/MSE, MS-SSIM, LPIPS-Alex and SSIMULACRA2, which
+train and judge; butteraugli (3-norm and max-norm) and PSNR-HVS-M, which only judge.
 
-Every metric has a differentiable ``loss`` (lower is better, the D in the RD loss), an evaluation ``score`` (what is
-reported) and ``bd_value``, the monotone "quality" that BD-rate interpolates on. All take (B, C, H, W) images in
-[0, 1] (C = 1 or 3) and return one value per image.
+Every metric has an evaluation ``score`` (what is reported) and ``bd_value``, the monotone "quality" that BD-rate
+interpolates on; those that can train also have a differentiable ``loss`` (lower is better, the D in the RD loss).
+A judge-only metric (``judge_only = True``) has no loss: nothing optimizes for it, so it stays an independent judge.
+All take (B, C, H, W) images in [0, 1] (C = 1 or 3) and return one value per image.
 """
 
 from __future__ import annotations
@@ -16,7 +18,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from .butteraugli import butteraugli
 from .hookspecs import hookimpl
+from .ssimulacra2 import ssimulacra2
+from .validate import check_images
 
 LPIPS_WEIGHTS_ENV = "RDJPEG_LPIPS_WEIGHTS"
 
@@ -50,8 +55,11 @@ class Metric:
     higher_is_better: bool
     unit: str = ""
     gradient_at: str = "proxy"
+    judge_only: bool = False
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        if self.judge_only:
+            raise ValueError(f"{self.name} is a judge only: it has no loss, and nothing may be optimized for it")
         raise NotImplementedError
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
@@ -75,6 +83,7 @@ class PSNR(Metric):
         return (x - y).square().mean((1, 2, 3))
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
+        check_images(x, y, 1, self.name)
         return -10 * torch.log10(self.loss(x, y))
 
 
@@ -104,6 +113,7 @@ class MSSSIM(Metric):
         return 1 - self._ms_ssim(x, y)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
+        check_images(x, y, 1, self.name)
         return self._ms_ssim(x, y)
 
 
@@ -202,7 +212,76 @@ class LPIPS(Metric):
         return model(x.float(), y.float(), normalize=True).flatten().to(x.dtype)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
+        check_images(x, y, 1, self.name)
         return self.loss(x, y)
+
+
+class SSIMULACRA2(Metric):
+    """SSIMULACRA2 (:mod:`rdjpeg.ssimulacra2`): 100 = identical, 90 visually lossless, 50 medium, 30 low quality.
+    Its loss is ``1 - score / 100``, differentiable; like LPIPS it must see the artifacts to counter them."""
+
+    name, higher_is_better, unit = "ssimulacra2", True, ""
+    gradient_at = "decoded"
+
+    def loss(self, x: Tensor, y: Tensor) -> Tensor:
+        _check_pair(x, y)
+        return (1 - ssimulacra2(x, y) / 100).to(y.dtype)
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        return ssimulacra2(x, y)
+
+
+class Butteraugli(Metric):
+    """butteraugli distance, 3-norm (:mod:`rdjpeg.butteraugli`, libjxl's reference binary); lower is better."""
+
+    name, higher_is_better, unit = "butteraugli", False, ""
+    judge_only = True
+    column = 1  # of butteraugli()'s (max-norm, 3-norm)
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        return butteraugli(x, y)[:, self.column]
+
+
+class ButteraugliMax(Butteraugli):
+    """butteraugli distance, max-norm (the worst spot); lower is better."""
+
+    name, column = "butteraugli-max", 0
+
+
+class PSNRHVSM(Metric):
+    """PSNR-HVS-M in dB (mozjpeg's own tuning metric), on BT.601 luma rounded to 8 bits, over whole 8×8 blocks, from
+    the ``psnr-hvsm`` package (``pip install 'rdjpeg[judges]'``); 100 for identical images. A judge only here."""
+
+    name, higher_is_better, unit = "psnr-hvs-m", True, "dB"
+    judge_only = True
+
+    def score(self, x: Tensor, y: Tensor) -> Tensor:
+        check_images(x, y, 8, self.name)
+        hvsm, bt601ycbcr = _psnr_hvsm()
+        h, w = (side - side % 8 for side in x.shape[-2:])
+        scores = []
+        for a, b in zip(x, y):
+            lumas = []
+            for image in (a, b):
+                pixels = (_rgb(image[None, :, :h, :w])[0].detach().double().cpu() * 255).round().numpy()
+                lumas.append(bt601ycbcr(pixels.transpose(1, 2, 0))[0])
+            scores.append(float(hvsm(*lumas)[1]))
+        return torch.tensor(scores, dtype=torch.float64)
+
+
+@functools.cache
+def _psnr_hvsm():
+    """(psnr_hvs_hvsm, bt601ycbcr) of the psnr-hvsm package, which prints to stdout on import without torch_dct."""
+    import contextlib
+    import io
+
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            import psnr_hvsm
+    except ImportError as error:
+        raise ImportError("psnr-hvs-m needs the psnr-hvsm package: pip install 'rdjpeg[judges]'") from error
+    functions = psnr_hvsm.BACKENDS.get("cpp", psnr_hvsm.BACKENDS["numpy"])
+    return functions["psnr_hvs_hvsm"], functions["bt601ycbcr"]
 
 
 @hookimpl
@@ -210,3 +289,7 @@ def rdjpeg_register_metrics(register) -> None:
     register(PSNR())
     register(MSSSIM())
     register(LPIPS())
+    register(SSIMULACRA2())
+    register(Butteraugli())
+    register(ButteraugliMax())
+    register(PSNRHVSM())

@@ -97,7 +97,8 @@ class PrefilterConfig:
         for name in ("steps", "batch", "crop", "channels", "blocks", "val_every", "val_images", "val_crop"):
             if getattr(self, name) < 1 and not (name == "steps" and self.steps == 0 and self.init):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        get_metric(METRIC_OF_LOSS.get(self.metric, self.metric))
+        if getattr(get_metric(METRIC_OF_LOSS.get(self.metric, self.metric)), "judge_only", False):
+            raise ValueError(f"metric {self.metric!r} is a judge only: nothing is trained on it")
         if not (math.isfinite(self.lambda_scale) and self.lambda_scale > 0):
             raise ValueError(f"lambda_scale must be a positive number, got {self.lambda_scale}")
         if not all(math.isfinite(s) and s > 0 for s in self.strengths):

@@ -87,8 +87,7 @@ def butteraugli(x: Tensor, y: Tensor) -> Tensor:
     check_images(x, y, MIN_SIDE, "butteraugli")
     binary = butteraugli_binary()
     rows = []
-    for a, b in zip(x, y):
+    for a, b in zip(x, y, strict=True):
         pa, pb = _pixels(a), _pixels(b)
         rows.append(_run(binary, pa.tobytes(), pb.tobytes(), pa.shape))
     return torch.tensor(rows, dtype=torch.float64)
-

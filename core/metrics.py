@@ -260,7 +260,7 @@ class PSNRHVSM(Metric):
         hvsm, bt601ycbcr = _psnr_hvsm()
         h, w = (side - side % 8 for side in x.shape[-2:])
         scores = []
-        for a, b in zip(x, y):
+        for a, b in zip(x, y, strict=True):
             lumas = []
             for image in (a, b):
                 pixels = (_rgb(image[None, :, :h, :w])[0].detach().double().cpu() * 255).round().numpy()

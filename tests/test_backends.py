@@ -1,4 +1,5 @@
 import io
+import tempfile
 
 import numpy as np
 import pytest
@@ -91,3 +92,45 @@ def test_mozjpeg_base_tables():
     for bad in ("psnr", 9, True, 1.0):
         with pytest.raises(ValueError, match="table must be one of"):
             backend.encode(pixels, 50, table=bad)
+
+
+def smooth_noise(seed: int, cells: tuple[int, int], size: tuple[int, int]) -> np.ndarray:
+    noise = np.random.default_rng(seed).integers(0, 256, (*cells, 3), np.uint8)
+    return np.asarray(Image.fromarray(noise).resize(size))
+
+
+def test_mozjpeg_writes_cjpegs_defaults_in_memory():
+    backend = get_backend("mozjpeg")
+    pixels = smooth_noise(2, (6, 5), (40, 48))
+    data = backend.encode(pixels, 75)
+    image = Image.open(io.BytesIO(data))
+    assert data[2:6] == b"\xff\xe0\x00\x10" and data[6:11] == b"JFIF\x00"  # a JFIF header, no EXIF of libvips'
+    assert b"Exif" not in data and image.info.get("progressive") and image.layer[0][1:3] == (2, 2)
+    jpeglib = pytest.importorskip("jpeglib", reason="jpeglib (the [dev] extra) runs mozjpeg 4.0.3's cjpeg defaults")
+    for quality in (30, 75):
+        with tempfile.NamedTemporaryFile(suffix=".jpg") as f, jpeglib.version("mozjpeg403"):
+            jpeglib.from_spatial(np.ascontiguousarray(pixels)).write_spatial(f.name, qt=quality)
+            cjpeg = f.read()
+        ours = np.asarray(Image.open(io.BytesIO(backend.encode(pixels, quality))))
+        assert np.array_equal(ours, np.asarray(Image.open(io.BytesIO(cjpeg))))
+
+
+def test_mozjpeg_options():
+    backend = get_backend("mozjpeg")
+    pixels = smooth_noise(3, (4, 4), (32, 32))
+    assert Image.open(io.BytesIO(backend.encode(pixels, 80, subsampling="4:4:4"))).layer[0][1:3] == (1, 1)
+    baseline = Image.open(io.BytesIO(backend.encode(pixels, 80, progressive=False)))
+    assert not baseline.info.get("progressive")
+    exif = Image.Exif()
+    exif[0x010E] = "a test"
+    from PIL import ImageCms
+
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    tagged = Image.open(io.BytesIO(backend.encode(pixels, 80, exif=exif.tobytes(), icc_profile=icc)))
+    assert tagged.getexif()[0x010E] == "a test" and tagged.info["icc_profile"] == icc
+    gray = Image.open(io.BytesIO(backend.encode(pixels[..., 0], 80)))
+    assert gray.mode == "L" and gray.size == (32, 32)
+    with pytest.raises(ValueError, match="4:2:2"):
+        backend.encode(pixels, 80, subsampling="4:2:2")
+    with pytest.raises(ValueError, match="optimized Huffman"):
+        backend.encode(pixels, 80, optimize=False)

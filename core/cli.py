@@ -92,12 +92,39 @@ def evaluate(args: argparse.Namespace) -> int:
     if not images:
         print(f"rdjpeg: error: no images match {args.images}", file=sys.stderr)
         return 2
+    if args.crops and not args.out:
+        print("rdjpeg: error: --crops needs --out (the folder the pictures go to)", file=sys.stderr)
+        return 2
     result = run_evaluation(images, args.codecs, args.qualities, args.metrics, args.jobs, progress=not args.quiet)
     print(markdown_table(result["summary"], result["metrics"]))
     if args.out:
         paths = write_report(result, args.out)
         print(f"wrote {', '.join(paths.values())}")
+    if args.crops:
+        quality = args.crop_quality or sorted(args.qualities)[len(args.qualities) // 2]
+        for path in write_crops(images, args.codecs, quality, args.crops, args.out):
+            print(f"wrote {path}")
     return 0
+
+
+def write_crops(images: list[str], codecs: list[str], quality: int, count: int, out: str) -> list[str]:
+    """Crop figures (:mod:`rdjpeg.crops`) for ``count`` images spread over the list, in ``out/crops``."""
+    import os
+
+    from .crops import crop_figure
+
+    folder = os.path.join(out, "crops")
+    os.makedirs(folder, exist_ok=True)
+    chosen = [images[round(i * (len(images) - 1) / max(1, count - 1))] for i in range(min(count, len(images)))]
+    paths = []
+    for image in dict.fromkeys(chosen):
+        figure = crop_figure(np.asarray(open_image(image)), codecs, quality)
+        stem = os.path.splitext(os.path.basename(image))[0]
+        paths.append(os.path.join(folder, f"{stem}_q{quality}.png"))
+        png = io.BytesIO()
+        figure.save(png, "PNG")
+        write_atomically(paths[-1], png.getvalue())
+    return paths
 
 
 def train_rate(args: argparse.Namespace) -> int:
@@ -168,9 +195,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--images", nargs="+", required=True, help="image files, globs (** allowed) or folders")
     p.add_argument("--codecs", type=_csv(), default=["pillow"], help="e.g. pillow,pillow:optimize+progressive,mozjpeg")
     p.add_argument("--qualities", type=_csv(int), default=[10, 20, 30, 40, 50, 60, 70, 80, 90])
-    p.add_argument("--metrics", type=_csv(), default=["psnr"], help="comma-separated: psnr,msssim,lpips")
+    p.add_argument("--metrics", type=_csv(), default=["psnr"],
+                   help="comma-separated: psnr, msssim, lpips, ssimulacra2, butteraugli (3-norm), butteraugli-max, "
+                   "psnr-hvs-m")  # fmt: skip
     p.add_argument("--jobs", type=int, default=1, help="worker processes")
     p.add_argument("--out", help="folder for results.json, results.md and rd_<metric>.png")
+    p.add_argument("--crops", type=int, default=0, metavar="N",
+                   help="also write side-by-side crops of every codec at matched file size (±2 %%) for N images, "
+                   "in OUT/crops: the first codec at --crop-quality, the others at the quality nearest its size",
+                   )  # fmt: skip
+    p.add_argument("--crop-quality", type=int, choices=range(1, 101), metavar="1..100",
+                   help="the first codec's quality in the crops (default: the middle of --qualities)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=evaluate)
 

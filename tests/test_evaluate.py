@@ -90,3 +90,18 @@ def test_cli_evaluate(small_images, tmp_path, capsys):
 def test_builtins_are_entry_points():
     names = {ep.name: ep.value for ep in entry_points(group="rdjpeg")}
     assert names.get("metrics") == "rdjpeg.metrics" and names.get("backends") == "rdjpeg.backends"
+
+
+def test_crops_at_matched_size(small_images, tmp_path):
+    from rdjpeg.crops import nearest_size
+
+    out = tmp_path / "eval"
+    codecs = "pillow,pillow:optimize+progressive"
+    argv = ["--qualities", "40,60", "--crops", "1", "--crop-quality", "50", "--out", str(out), "--quiet"]
+    assert main(["evaluate", "--images", *small_images, "--codecs", codecs, *argv]) == 0
+    (figure,) = (out / "crops").iterdir()
+    assert figure.name.endswith("_q50.png") and Image.open(figure).size[0] > 0
+    sizes = {q: 1000 + 40 * q for q in range(1, 101)}
+    assert nearest_size(lambda q: b"x" * sizes[q], 2618) == (40, b"x" * 2600)
+    assert nearest_size(lambda q: b"x" * sizes[q], 10) == (1, b"x" * 1040)
+    assert main(["evaluate", "--images", *small_images, "--crops", "1"]) == 2  # needs --out

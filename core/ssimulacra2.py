@@ -9,11 +9,9 @@ A port of libjxl's ``tools/ssimulacra2.cc`` (Jon Sneyers, Cloudinary; the April 
 3. a weighted sum of those 108 numbers, mapped by a fixed polynomial and power to a score: 100 for identical
    images, about 90 for visually lossless, 70 high, 50 medium, 30 low quality; it can go below 0.
 
-Two choices differ from libjxl, on purpose (BENCHMARKS.md, "SSIMULACRA2 against an independent implementation"):
-
-* The blur is a true Gaussian (σ = 1.5, 11 taps, zero outside the image) where libjxl uses a recursive IIR
-  approximation of it with the same zero boundary.
-* Everything is float32 (float64 in the reductions); libjxl's maps are float32 too.
+The blur is libjxl's: its recursive Gaussian (σ = 1.5, Charalampidis 2016, ``tools/gauss_blur.cc``) is exactly a
+9-tap FIR filter, Σₖ βₖ cos(ωₖ j) for |j| < 5, which is applied here as a separable convolution with zeros outside
+the image, as libjxl's recursion reads them. Maps are float32 as in libjxl, the reductions float64.
 
 As in libjxl, a scale is computed while the *previous* scale is at least 8 px on each side, and the weights are
 consumed in order, so an image under 256 px uses fewer scales with the leading weights. Images smaller than 8×8
@@ -25,10 +23,13 @@ and flat images, where the 4-norms and the final power have no derivative (their
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from kornia.color import rgb_to_linear_rgb
-from kornia.filters import gaussian_blur2d
+from kornia.filters import filter2d_separable
 from torch import Tensor, nn
 
 from .validate import check_images
@@ -81,8 +82,31 @@ def _downsample(linear: Tensor) -> Tensor:
     return F.avg_pool2d(F.pad(linear, (0, w % 2, 0, h % 2), mode="replicate"), 2)
 
 
+def recursive_gaussian_taps(sigma: float = 1.5) -> np.ndarray:
+    """The impulse response of libjxl's ``CreateRecursiveGaussian(sigma)``: taps for j = -N..N (the outer two are 0).
+
+    Its equations (33)–(57) solve for three weights βₖ of cosines at ωₖ = kπ/2N, k = 1, 3, 5.
+    """
+    radius = round(3.2795 * sigma + 0.2546)
+    omega = np.array([math.pi / (2 * radius) * k for k in (1, 3, 5)])
+    p = np.array([1, -1, 1]) / np.tan(0.5 * omega)
+    r = np.array([1, -1, 1]) * p * p / np.sin(omega)
+    rho = np.exp(-0.5 * sigma * sigma * omega * omega) / radius
+    d13, d35, d51 = p[0] * r[1] - r[0] * p[1], p[1] * r[2] - r[1] * p[2], p[2] * r[0] - r[2] * p[0]
+    zeta15, zeta35 = d35 / d13, d51 / d13
+    a = np.array([p, r, [zeta15, zeta35, 1.0]])
+    gamma = np.array([1.0, radius * radius - sigma * sigma, zeta15 * rho[0] + zeta35 * rho[1] + rho[2]])
+    beta = np.linalg.solve(a, gamma)
+    j = np.arange(-radius, radius + 1)
+    return (beta[:, None] * np.cos(omega[:, None] * j)).sum(0)
+
+
+_TAPS = recursive_gaussian_taps()
+
+
 def _blur(x: Tensor) -> Tensor:
-    return gaussian_blur2d(x, (11, 11), (1.5, 1.5), border_type="constant")
+    taps = torch.as_tensor(_TAPS, dtype=x.dtype, device=x.device)[None]
+    return filter2d_separable(x, taps, taps, border_type="constant")
 
 
 def _root4_mean(d: Tensor) -> Tensor:

@@ -176,3 +176,32 @@ def test_butteraugli_without_the_binary_names_the_package(monkeypatch):
     monkeypatch.setenv(BINARY_ENV, "no-such-butteraugli-binary")
     with pytest.raises(FileNotFoundError, match="libjxl-devtools"):
         get_metric("butteraugli").score(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
+
+
+def _libjxl_fast_gaussian_1d(row: np.ndarray, taps: np.ndarray) -> np.ndarray:
+    """libjxl's FastGaussian1D (tools/gauss_blur.cc), scalar: the three-cosine recursion, zeros outside the row.
+    Its coefficients come from the closed form the test checks: n2 = -β cos(ω(N+1)), d1 = -2 cos ω."""
+    n = len(taps) // 2
+    omega = np.array([np.pi / (2 * n) * k for k in (1, 3, 5)])
+    j = np.arange(-n, n + 1)
+    beta = np.linalg.lstsq(np.cos(omega[None] * j[:, None]), taps, rcond=None)[0]
+    n2, d1 = -beta * np.cos(omega * (n + 1)), -2 * np.cos(omega)
+    out, prev, prev2 = np.zeros(len(row)), np.zeros(3), np.zeros(3)
+    for i in range(-n + 1, len(row)):
+        left, right = i - n - 1, i + n - 1
+        total = (row[left] if left >= 0 else 0.0) + (row[right] if right < len(row) else 0.0)
+        o = n2 * total - d1 * prev - prev2
+        prev2, prev = prev, o
+        if i >= 0:
+            out[i] = o.sum()
+    return out
+
+
+def test_blur_is_libjxls_recursive_gaussian_borders_included():
+    taps = ss2.recursive_gaussian_taps(1.5)
+    assert taps.sum() == pytest.approx(1) and taps[0] == pytest.approx(0) and np.allclose(taps, taps[::-1])
+    image = np.random.default_rng(5).random((13, 17))
+    rows = np.stack([_libjxl_fast_gaussian_1d(r, taps) for r in image])
+    expected = np.stack([_libjxl_fast_gaussian_1d(c, taps) for c in rows.T]).T
+    ours = ss2._blur(torch.from_numpy(image)[None, None])[0, 0].numpy()
+    assert np.abs(ours - expected).max() < 1e-12

@@ -20,3 +20,17 @@ def test_every_package_directory_is_listed():
     assert "rdjpeg.weights" in listed  # data-only: the shipped weights
     data = setuptools["package-data"]["rdjpeg.weights"]
     assert {p.suffix for p in (ROOT / "core" / "weights").iterdir()} <= {Path(g).suffix for g in data}
+
+
+def test_the_readme_sample_ships_and_compresses(tmp_path):
+    """The README's first command needs nothing beside the checkout: the sample photo ships in the package."""
+    from PIL import Image
+
+    from rdjpeg.cli import main
+
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    assert "samples/*.png" in setuptools["package-data"]["rdjpeg"]
+    assert "core/samples/parrots.png" in (ROOT / "README.md").read_text().split("```")[1]
+    assert main(["compress", str(ROOT / "core" / "samples" / "parrots.png"), "-o", str(tmp_path / "p.jpg"),
+                 "-q", "50", "--quiet"]) == 0  # fmt: skip
+    assert Image.open(tmp_path / "p.jpg").size == (320, 213)

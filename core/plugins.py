@@ -1,9 +1,21 @@
-"""The plugin manager and the registries it fills."""
+"""The plugin manager and the registries it fills.
+
+Registries are built once and rebuilt only when the set of registered plugins changes (a plugin registered or
+unregistered on :func:`plugin_manager`), so a backend or metric is the same object from one lookup to the next and
+its caches (a backend's probed tables) last.
+
+``RDJPEG_LOAD_PLUGINS`` chooses which installed distributions' ``rdjpeg`` entry points load, as llm's
+``LLM_LOAD_PLUGINS`` does: unset, all of them; a comma-separated list of distribution names, only those; empty,
+none. The built-ins always load, so a broken third-party plugin can be switched off without uninstalling it.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib
+import os
 from collections.abc import Callable
+from importlib import metadata
 from typing import Any
 
 import pluggy
@@ -11,24 +23,49 @@ import pluggy
 from . import hookspecs
 
 BUILTINS = ("rdjpeg.metrics", "rdjpeg.backends", "rdjpeg.prefilter")
+LOAD_PLUGINS_ENV = "RDJPEG_LOAD_PLUGINS"
+GROUP = "rdjpeg"
+
+
+class UnknownPluginError(LookupError, ValueError):
+    """No registered metric, backend or model has that name (a ValueError too, for callers that catch it)."""
 
 
 @functools.cache
 def plugin_manager() -> pluggy.PluginManager:
-    """The process-wide plugin manager: built-ins first, then every ``rdjpeg`` entry point."""
-    import importlib
-
-    pm = pluggy.PluginManager("rdjpeg")
+    """The process-wide plugin manager: built-ins first, then the ``rdjpeg`` entry points that may load."""
+    pm = pluggy.PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     # Built-ins are ordinary entry points too; registering them by name first keeps a source checkout that is not
-    # installed working, and load_setuptools_entrypoints skips names that are already registered.
+    # installed working, and entry points of names already registered are skipped.
     for name in BUILTINS:
         pm.register(importlib.import_module(name), name=name.split(".")[-1])
-    pm.load_setuptools_entrypoints("rdjpeg")
+    chosen = os.environ.get(LOAD_PLUGINS_ENV)
+    if chosen is None:
+        pm.load_setuptools_entrypoints(GROUP)
+    else:
+        for distribution in filter(None, (name.strip() for name in chosen.split(","))):
+            try:
+                entries = metadata.distribution(distribution).entry_points
+            except metadata.PackageNotFoundError:
+                raise ValueError(f"{LOAD_PLUGINS_ENV} names {distribution!r}, which is not installed") from None
+            for entry in entries:
+                if entry.group == GROUP and pm.get_plugin(entry.name) is None:
+                    pm.register(entry.load(), name=entry.name)
     return pm
 
 
-def _collect(hook: Callable[..., Any], kind: str) -> dict[str, Any]:
+_HOOKS = {"metric": "rdjpeg_register_metrics", "backend": "rdjpeg_register_backends",
+          "prefilter model": "rdjpeg_register_models"}  # fmt: skip
+_REGISTRIES: dict[str, tuple[frozenset, dict[str, Any]]] = {}
+
+
+def _registry(kind: str) -> dict[str, Any]:
+    pm = plugin_manager()
+    plugins = frozenset(map(id, pm.get_plugins()))
+    cached = _REGISTRIES.get(kind)
+    if cached is not None and cached[0] == plugins:
+        return cached[1]
     found: dict[str, Any] = {}
 
     def register(item: Any, factory: Any = None) -> None:
@@ -37,38 +74,40 @@ def _collect(hook: Callable[..., Any], kind: str) -> dict[str, Any]:
             raise ValueError(f"two plugins register a {kind} named {name!r}")
         found[name] = value
 
-    hook(register=register)
+    getattr(pm.hook, _HOOKS[kind])(register=register)
+    _REGISTRIES[kind] = (plugins, found)
     return found
 
 
 def metrics() -> dict[str, Any]:
     """Every registered metric, by name."""
-    return _collect(plugin_manager().hook.rdjpeg_register_metrics, "metric")
+    return _registry("metric")
 
 
 def backends() -> dict[str, Any]:
     """Every registered encoder backend, by name."""
-    return _collect(plugin_manager().hook.rdjpeg_register_backends, "backend")
+    return _registry("backend")
 
 
 def models() -> dict[str, Callable[..., Any]]:
     """Every registered prefilter model factory, by name."""
-    return _collect(plugin_manager().hook.rdjpeg_register_models, "model")
+    return _registry("prefilter model")
 
 
-def _lookup(registry: dict[str, Any], name: str, kind: str) -> Any:
+def _lookup(kind: str, name: str) -> Any:
+    registry = _registry(kind)
     if name not in registry:
-        raise ValueError(f"unknown {kind} {name!r}; available: {', '.join(sorted(registry))}")
+        raise UnknownPluginError(f"unknown {kind} {name!r}; available: {', '.join(sorted(registry))}")
     return registry[name]
 
 
 def get_metric(name: str) -> Any:
-    return _lookup(metrics(), name, "metric")
+    return _lookup("metric", name)
 
 
 def get_backend(name: str) -> Any:
-    return _lookup(backends(), name, "backend")
+    return _lookup("backend", name)
 
 
 def get_model(name: str) -> Callable[..., Any]:
-    return _lookup(models(), name, "prefilter model")
+    return _lookup("prefilter model", name)

@@ -30,3 +30,42 @@ def test_third_party_metric_plugin():
     finally:
         pm.unregister(plugin)
     assert "mae" not in metrics()
+
+
+def test_registries_are_built_once_and_refreshed_on_registration():
+    from rdjpeg.plugins import backends, get_backend
+
+    assert get_backend("mozjpeg") is get_backend("mozjpeg") and backends() is backends()
+    before = metrics()
+    plugin = ThirdParty()
+    plugin_manager().register(plugin, name="third-party-refresh")
+    try:
+        assert metrics() is not before and "mae" in metrics()
+    finally:
+        plugin_manager().unregister(plugin)
+
+
+def test_unknown_plugin_error():
+    import pytest
+
+    from rdjpeg.plugins import UnknownPluginError, get_backend
+
+    with pytest.raises(UnknownPluginError, match="unknown backend 'gif'; available: jpegli, mozjpeg, pillow"):
+        get_backend("gif")
+    with pytest.raises(ValueError):  # still a ValueError for callers that catch that
+        get_metric("nope")
+
+
+def test_load_plugins_env_selects_entry_points():
+    """RDJPEG_LOAD_PLUGINS="" loads no third-party entry point; the built-ins always load."""
+    import subprocess
+    import sys
+
+    code = ("from rdjpeg.plugins import plugin_manager, metrics; "
+            "print(sorted(n for n, _ in plugin_manager().list_name_plugin()), 'psnr' in metrics())")  # fmt: skip
+    env = {**__import__("os").environ, "RDJPEG_LOAD_PLUGINS": ""}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['backends', 'metrics', 'prefilter'] True"
+    env["RDJPEG_LOAD_PLUGINS"] = "no-such-distribution"
+    failed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert failed.returncode != 0 and "RDJPEG_LOAD_PLUGINS names 'no-such-distribution'" in failed.stderr

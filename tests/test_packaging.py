@@ -29,7 +29,7 @@ def test_the_readme_sample_ships_and_compresses(tmp_path):
     from rdjpeg.cli import main
 
     setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
-    assert "samples/*.png" in setuptools["package-data"]["rdjpeg"]
+    assert "rdjpeg.samples" in setuptools["packages"] and "*.png" in setuptools["package-data"]["rdjpeg.samples"]
     assert "core/samples/parrots.png" in (ROOT / "README.md").read_text().split("```")[1]
     assert main(["compress", str(ROOT / "core" / "samples" / "parrots.png"), "-o", str(tmp_path / "p.jpg"),
                  "-q", "50", "--quiet"]) == 0  # fmt: skip

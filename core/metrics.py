@@ -20,7 +20,7 @@ from torch import Tensor
 
 from .butteraugli import butteraugli
 from .hookspecs import hookimpl
-from .ssimulacra2 import ssimulacra2
+from .ssimulacra2 import ssimulacra2, ssimulacra2_loss
 from .validate import check_images
 
 LPIPS_WEIGHTS_ENV = "RDJPEG_LPIPS_WEIGHTS"
@@ -224,8 +224,7 @@ class SSIMULACRA2(Metric):
     gradient_at = "decoded"
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
-        _check_pair(x, y)
-        return (1 - ssimulacra2(x, y) / 100).to(y.dtype)
+        return ssimulacra2_loss(x, y)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
         return ssimulacra2(x, y)

@@ -68,8 +68,8 @@ def _positive_xyb(linear: Tensor) -> Tensor:
     """Linear RGB (B, 3, H, W) → libjxl's XYB, made positive as ``MakePositiveXYB`` does."""
     opsin = linear.new_tensor(_OPSIN)
     mixed = torch.einsum("ij,bjhw->bihw", opsin, linear) + _BIAS
-    # cube root; mixed ≥ bias > 0 for valid input, so the root's derivative stays finite
-    mixed = mixed.clamp_min(0).pow(1 / 3) - _BIAS ** (1 / 3)
+    # cube root; mixed ≥ bias for valid input, and the floor keeps the root's derivative finite for any input
+    mixed = mixed.clamp_min(1e-6).pow(1 / 3) - _BIAS ** (1 / 3)
     x = 0.5 * (mixed[:, 0] - mixed[:, 1])
     y = 0.5 * (mixed[:, 0] + mixed[:, 1])
     b = mixed[:, 2]
@@ -181,6 +181,8 @@ def _score(x: Tensor, y: Tensor) -> Tensor:
 def ssimulacra2_loss(x: Tensor, y: Tensor) -> Tensor:
     """``1 - ssimulacra2(x, y) / 100``, one per image, in the input's dtype: 0 for identical images.
 
+    A training loss: shapes are checked, values are not (they are clamped to [0, 1], as a decoder would).
+
     Example:
         >>> x = torch.rand(1, 3, 32, 32)
         >>> y = (x + 0.1 * torch.randn_like(x)).clamp(0, 1).requires_grad_()
@@ -188,7 +190,8 @@ def ssimulacra2_loss(x: Tensor, y: Tensor) -> Tensor:
         >>> bool(torch.isfinite(y.grad).all())
         True
     """
-    return (1 - ssimulacra2(x, y) / 100).to(y.dtype)
+    check_images(x, y, MIN_SIDE, "ssimulacra2", values=False)
+    return (1 - _score(x.clamp(0, 1), y.clamp(0, 1)) / 100).to(y.dtype)
 
 
 class SSIMULACRA2(nn.Module):

@@ -6,9 +6,10 @@ import torch
 from torch import Tensor
 
 
-def check_images(x: Tensor, y: Tensor, min_side: int, name: str) -> None:
+def check_images(x: Tensor, y: Tensor, min_side: int, name: str, values: bool = True) -> None:
     """Two float (B, 1|3, H, W) tensors of one shape, values in [0, 1], at least ``min_side`` px on each side: what
-    every full-reference metric's ``score`` takes. TypeError for non-tensors, ValueError for the rest."""
+    every full-reference metric's ``score`` takes. TypeError for non-tensors, ValueError for the rest.
+    ``values=False`` skips the pass over the values (training losses, whose inputs the trainer made)."""
     for t in (x, y):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name} takes tensors, got {type(t).__name__}")
@@ -21,6 +22,8 @@ def check_images(x: Tensor, y: Tensor, min_side: int, name: str) -> None:
         raise ValueError(f"{name} needs images of at least {min_side}×{min_side} px, got {x.shape[-1]}×{x.shape[-2]}")
     if x.numel() == 0:
         raise ValueError(f"{name} got an empty batch")
+    if not values:
+        return
     with torch.no_grad():
         low, high = torch.minimum(x.min(), y.min()), torch.maximum(x.max(), y.max())
     if not (low >= 0 and high <= 1):  # also catches NaN

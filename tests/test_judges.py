@@ -205,3 +205,12 @@ def test_blur_is_libjxls_recursive_gaussian_borders_included():
     expected = np.stack([_libjxl_fast_gaussian_1d(c, taps) for c in rows.T]).T
     ours = ss2._blur(torch.from_numpy(image)[None, None])[0, 0].numpy()
     assert np.abs(ours - expected).max() < 1e-12
+
+
+def test_ssimulacra2_loss_takes_out_of_range_inputs_without_nan():
+    x = torch.rand(1, 3, 16, 16)
+    y = (x * 1.4 - 0.2).requires_grad_()  # a simulator's reconstruction may leave [0, 1]
+    ss2.ssimulacra2_loss(x, y).sum().backward()
+    assert torch.isfinite(y.grad).all()
+    with pytest.raises(ValueError, match="at least 8×8"):
+        ss2.ssimulacra2_loss(torch.rand(1, 3, 4, 4), torch.rand(1, 3, 4, 4))

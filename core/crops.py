@@ -14,22 +14,20 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .codec import search_quality
 from .evaluate import Codec
 
 MATCH = 0.02  # a file within ±2 % of the target counts as matched
 
 
 def nearest_size(encode: Callable[[int], bytes], target: int) -> tuple[int, bytes]:
-    """(quality, bytes) of the file nearest ``target`` bytes."""
-    lo, hi, below = 1, 100, None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        data = encode(mid)
-        if len(data) <= target:
-            below, lo = (mid, data), mid + 1
-        else:
-            hi = mid - 1
-    candidates = [c for c in (below, (lo, encode(lo)) if lo <= 100 else None) if c is not None]
+    """(quality, bytes) of the file nearest ``target`` bytes: the largest that fits, or the next quality up."""
+    try:
+        below = search_quality(encode, 100, target)
+    except ValueError:  # even quality 1 is larger
+        below = None
+    q = below[0] + 1 if below else 1
+    candidates = [c for c in (below, (q, encode(q)) if q <= 100 else None) if c is not None]
     return min(candidates, key=lambda c: abs(len(c[1]) - target))
 
 

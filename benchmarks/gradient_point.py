@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.codec import image_to_tensor, tensor_to_pixels
+from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.lagrangian import METRIC_OF_LOSS, estimate_lambda
 from rdjpeg.plugins import get_metric
 from rdjpeg.rate import estimate_bits

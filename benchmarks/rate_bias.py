@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from rdjpeg.backends import pillow_jpeg_bytes
-from rdjpeg.codec import image_to_tensor, tensor_to_pixels
+from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.prefilter import load_prefilter
 from rdjpeg.rate import estimate_bits, rate_estimator
 from rdjpeg.runtime import set_default_threads

@@ -15,11 +15,11 @@ import shutil
 import subprocess
 import tempfile
 
-import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
+from .images import tensor_to_pixels
 from .validate import check_images
 
 BINARY_ENV = "RDJPEG_BUTTERAUGLI"
@@ -37,11 +37,6 @@ def butteraugli_binary() -> str:
             f"package libjxl-devtools (apt-get install libjxl-devtools), or set {BINARY_ENV} to the binary"
         )
     return found
-
-
-def _pixels(x: Tensor) -> np.ndarray:
-    a = (x.detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
-    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
 @functools.lru_cache(maxsize=4)  # the two norms of a pair are asked for one after the other
@@ -88,6 +83,6 @@ def butteraugli(x: Tensor, y: Tensor) -> Tensor:
     binary = butteraugli_binary()
     rows = []
     for a, b in zip(x, y, strict=True):
-        pa, pb = _pixels(a), _pixels(b)
+        pa, pb = tensor_to_pixels(a[None]), tensor_to_pixels(b[None])
         rows.append(_run(binary, pa.tobytes(), pb.tobytes(), pa.shape))
     return torch.tensor(rows, dtype=torch.float64)

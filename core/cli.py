@@ -12,8 +12,8 @@ import torch
 from PIL import Image
 
 from . import __version__
-from .codec import image_to_tensor, open_image
 from .files import write_atomically
+from .images import image_to_tensor, open_image
 from .runtime import set_default_threads
 from .simulator import SUBSAMPLINGS, simulate_jpeg
 

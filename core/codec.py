@@ -16,15 +16,14 @@ starting point by that cost.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
 import torch
-from PIL import Image
 from torch import Tensor, nn
 
 from .backends import check_quality
+from .images import image_to_tensor, roundtrip, tensor_to_pixels
 from .lagrangian import METRIC_OF_LOSS, estimate_lambda
 from .masking import adaptive_masking
 from .plugins import get_backend, get_metric
@@ -32,45 +31,6 @@ from .rate import estimate_bits
 from .simulator import resolve_subsampling, simulate_jpeg
 
 Progress = Callable[[dict], None]
-
-
-GRAY_MODES = ("L", "1", "I;16", "I", "F")
-
-
-def jpeg_mode(image: Image.Image) -> Image.Image:
-    """The image as 8-bit RGB, or L for grayscale modes (what a JPEG can hold)."""
-    return image.convert("L" if image.mode in GRAY_MODES else "RGB")
-
-
-def open_image(path: str) -> Image.Image:
-    """Read an image file as 8-bit RGB, or L for grayscale modes."""
-    with Image.open(path) as image:
-        return jpeg_mode(image)
-
-
-def image_to_tensor(image) -> Tensor:
-    """PIL image, uint8 array (H, W[, 3]) or float tensor in [0, 1] ((C, H, W) or (1, C, H, W)) → (1, C, H, W)."""
-    if isinstance(image, Image.Image):
-        if image.mode not in ("RGB", "L"):
-            raise ValueError(f"encode takes RGB or L images, got mode {image.mode!r} (convert it first)")
-        image = np.asarray(image)
-    if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-            raise ValueError(f"arrays must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
-        t = torch.from_numpy(image.copy()).float().div(255)
-        return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
-    if isinstance(image, Tensor):
-        t = image[None] if image.dim() == 3 else image
-        if t.dim() != 4 or t.shape[0] != 1:
-            raise ValueError(f"tensors must be (C, H, W) or (1, C, H, W), got {tuple(image.shape)}")
-        return t.detach().float()
-    raise ValueError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
-
-
-def tensor_to_pixels(x: Tensor) -> np.ndarray:
-    """(1, C, H, W) image in [0, 1] → uint8 (H, W) or (H, W, 3), rounded as an 8-bit encoder receives it."""
-    a = (x[0].detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
-    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
 def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
@@ -236,18 +196,20 @@ def _refine(x, start, quality, metric, encoder, effort, callback, check_every, l
     """Per-image gradient descent on the RD cost from ``start``; the best iterate by the real codec's cost."""
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
 
+    def write(pixels: np.ndarray, q: int) -> bytes:
+        return encoder.encode(pixels, q, **jpeg_options)
+
     def measure(candidate: Tensor) -> tuple[float, float, bytes]:
         """(real distortion, real bpp, bytes) of the backend's file."""
-        blob = encoder.encode(tensor_to_pixels(candidate), quality, **jpeg_options)
-        decoded = np.asarray(Image.open(io.BytesIO(blob)).convert("L" if x.shape[1] == 1 else "RGB"))
+        blob, decoded, bpp = roundtrip(write, tensor_to_pixels(candidate), quality)
         with torch.inference_mode():
-            d = float(m.loss(x, image_to_tensor(decoded))[0])
-        return d, 8 * len(blob) / (x.shape[-1] * x.shape[-2]), blob
+            d = float(m.loss(x, decoded)[0])
+        return d, bpp, blob
 
     d0, bpp0, best = measure(start)  # also validates quality, options and backend before any optimization
     # The slope of this encoder's own curve: its tables and entropy coding set the price of a bit. (Custom qtables do
     # not move with the quality, so there the IJG curve stands in.)
-    curve = None if "qtables" in jpeg_options else (lambda px, q: encoder.encode(px, q, **jpeg_options))
+    curve = None if "qtables" in jpeg_options else write
     lam = float(estimate_lambda(x, quality, metric, encode=curve))
     best_cost, best_step = d0 + lam * bpp0, 0
     pixels = x.shape[-1] * x.shape[-2]

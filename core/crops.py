@@ -8,7 +8,6 @@ when no quality comes within ±2 %). The window is where the first codec's error
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -16,6 +15,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .codec import search_quality
 from .evaluate import Codec
+from .images import decode_jpeg
 
 MATCH = 0.02  # a file within ±2 % of the target counts as matched
 
@@ -57,7 +57,7 @@ def crop_figure(pixels: np.ndarray, codecs: Sequence[str], quality: int, side: i
     for i, codec in enumerate(parsed):
         encode = codec.encoder()
         q, data = (quality, first) if i == 0 else nearest_size(lambda q, e=encode: e(pixels, q), len(first))
-        tiles.append((codec.label, q, data, np.asarray(Image.open(io.BytesIO(data)).convert(mode))))
+        tiles.append((codec.label, q, data, decode_jpeg(data, gray=mode == "L")))
     top, left = worst_window(pixels, tiles[1][3], side)
     font = ImageFont.load_default(size=13)
     label_h, width = 38, min(side, pixels.shape[1]) * zoom

@@ -12,7 +12,6 @@ A codec is written ``backend[:option+option=value…]``, e.g. ``pillow``, ``pill
 from __future__ import annotations
 
 import glob
-import io
 import json
 import math
 import os
@@ -23,12 +22,10 @@ from multiprocessing import get_context
 
 import numpy as np
 import torch
-from PIL import Image
 
-from .codec import image_to_tensor, open_image
+from .images import Encoder, image_to_tensor, open_image, roundtrip
 from .plugins import backends, get_backend, get_metric, metrics
 
-Encoder = Callable[[np.ndarray, int], bytes]
 _CODEC_FACTORIES: dict[str, Callable[[dict], Encoder]] = {}
 
 
@@ -103,15 +100,11 @@ def evaluate_image(path: str, codecs: Sequence[str], qualities: Sequence[int], m
         codec = Codec.parse(spec)
         encode = codec.encoder()
         for q in qualities:
-            data = encode(pixels, q)
-            decoded = np.asarray(Image.open(io.BytesIO(data)).convert("L" if pixels.ndim == 2 else "RGB"))
+            data, y, bpp = roundtrip(encode, pixels, q)
             with torch.inference_mode():
-                y = image_to_tensor(decoded)
                 scores = {m.name: float(m.score(x, y)[0]) for m in chosen}
-            records.append({
-                "image": os.path.basename(path), "codec": codec.label, "quality": int(q), "bytes": len(data),
-                "bpp": 8 * len(data) / (pixels.shape[0] * pixels.shape[1]), **scores,
-            })  # fmt: skip
+            records.append({"image": os.path.basename(path), "codec": codec.label, "quality": int(q),
+                            "bytes": len(data), "bpp": bpp, **scores})  # fmt: skip
     return records
 
 

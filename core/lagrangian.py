@@ -14,7 +14,6 @@ smoothing) and returns λ = −e·D(q)/R(q).
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 
 import numpy as np
@@ -23,6 +22,7 @@ from PIL import Image
 from torch import Tensor
 
 from .backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+from .images import roundtrip, tensor_to_pixels
 from .plugins import get_metric
 from .simulator import _check_image, resolve_quality, resolve_subsampling
 
@@ -40,8 +40,6 @@ def real_rd_points(
     """(bpp, distortion in loss units) of the real files of one (C, H, W) image at each quality: Pillow's, or
     ``encode(pixels, quality)``'s (then ``subsampling`` and ``optimize`` are its business)."""
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
-    from .codec import tensor_to_pixels  # codec imports this module
-
     pixels = tensor_to_pixels(x[None])
     if encode is None:
         image = Image.fromarray(pixels)
@@ -52,13 +50,12 @@ def real_rd_points(
 
     bpp, decoded = [], []
     for q in qualities:
-        data = encode(pixels, int(q))
-        bpp.append(8 * len(data) / (pixels.shape[0] * pixels.shape[1]))
-        d = torch.from_numpy(np.asarray(Image.open(io.BytesIO(data))).copy()).float().div(255)
-        decoded.append(d[None] if d.dim() == 2 else d.permute(2, 0, 1))
+        _, y, rate = roundtrip(encode, pixels, int(q))
+        bpp.append(rate)
+        decoded.append(y)
     reference = x.detach().float().cpu().expand(len(qualities), -1, -1, -1)
     with torch.inference_mode():
-        distortion = m.loss(reference, torch.stack(decoded)).double().numpy()
+        distortion = m.loss(reference, torch.cat(decoded)).double().numpy()
     return np.asarray(bpp), distortion
 
 

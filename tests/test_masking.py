@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rdjpeg.codec import image_to_tensor, tensor_to_pixels
+from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.lagrangian import estimate_lambda
 from rdjpeg.masking import AdaptiveMasking, adaptive_masking
 

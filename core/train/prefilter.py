@@ -20,7 +20,6 @@ on GPU), each rank drawing its own crops; rank 0 validates and writes.
 from __future__ import annotations
 
 import dataclasses
-import io
 import json
 import math
 import os
@@ -35,7 +34,7 @@ from PIL import Image
 from torch import Tensor
 
 from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
-from ..codec import image_to_tensor, tensor_to_pixels
+from ..images import roundtrip, tensor_to_pixels
 from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
 from ..masking import adaptive_masking
 from ..plugins import get_metric
@@ -190,6 +189,10 @@ def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling
     from ..evaluate import bd_rate
 
     m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+
+    def write(pixels: np.ndarray, q: int) -> bytes:
+        return pillow_jpeg_bytes(Image.fromarray(pixels), quality=q, subsampling=PILLOW_SUBSAMPLING[subsampling])
+
     values = []
     for x in images:
         curves = []
@@ -198,12 +201,10 @@ def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling
             for q in qualities:
                 with torch.no_grad():
                     xp = edit(x.to(device), torch.tensor([q], device=device)).cpu() if edited else x
-                blob = pillow_jpeg_bytes(Image.fromarray(tensor_to_pixels(xp)), quality=q,
-                                         subsampling=PILLOW_SUBSAMPLING[subsampling])  # fmt: skip
-                decoded = image_to_tensor(np.asarray(Image.open(io.BytesIO(blob))))
+                _, decoded, rate = roundtrip(write, tensor_to_pixels(xp), q)
                 with torch.inference_mode():
                     score.append(m.bd_value(float(m.score(x, decoded)[0])))
-                bpp.append(8 * len(blob) / (x.shape[-1] * x.shape[-2]))
+                bpp.append(rate)
             curves.append((bpp, score))
         values.append(bd_rate(*curves[0], *curves[1]))
     finite = [v for v in values if math.isfinite(v)]

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
-from ..codec import tensor_to_pixels
+from ..images import tensor_to_pixels
 from ..prefilter import Prefilter, load_prefilter
 from ..rate import HEADS, RateEstimator, _load_rate
 from ..simulator import simulate_jpeg

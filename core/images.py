@@ -1,0 +1,67 @@
+"""Image conversions shared by the encoder, evaluation and training, and the real-codec roundtrip.
+
+Pixels are uint8 arrays (H, W) or (H, W, 3); tensors are float (1, C, H, W) in [0, 1].
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import numpy as np
+import torch
+from PIL import Image
+from torch import Tensor
+
+GRAY_MODES = ("L", "1", "I;16", "I", "F")
+
+
+def jpeg_mode(image: Image.Image) -> Image.Image:
+    """The image as 8-bit RGB, or L for grayscale modes (what a JPEG can hold)."""
+    return image.convert("L" if image.mode in GRAY_MODES else "RGB")
+
+
+def open_image(path: str) -> Image.Image:
+    """Read an image file as 8-bit RGB, or L for grayscale modes."""
+    with Image.open(path) as image:
+        return jpeg_mode(image)
+
+
+def image_to_tensor(image) -> Tensor:
+    """PIL image, uint8 array (H, W[, 3]) or float tensor in [0, 1] ((C, H, W) or (1, C, H, W)) → (1, C, H, W)."""
+    if isinstance(image, Image.Image):
+        if image.mode not in ("RGB", "L"):
+            raise ValueError(f"encode takes RGB or L images, got mode {image.mode!r} (convert it first)")
+        image = np.asarray(image)
+    if isinstance(image, np.ndarray):
+        if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
+            raise ValueError(f"arrays must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
+        t = torch.from_numpy(image.copy()).float().div(255)
+        return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
+    if isinstance(image, Tensor):
+        t = image[None] if image.dim() == 3 else image
+        if t.dim() != 4 or t.shape[0] != 1:
+            raise ValueError(f"tensors must be (C, H, W) or (1, C, H, W), got {tuple(image.shape)}")
+        return t.detach().float()
+    raise ValueError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
+
+
+def tensor_to_pixels(x: Tensor) -> np.ndarray:
+    """(1, C, H, W) image in [0, 1] → uint8 (H, W) or (H, W, 3), rounded as an 8-bit encoder receives it."""
+    a = (x[0].detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+
+
+def decode_jpeg(data: bytes, gray: bool) -> np.ndarray:
+    """Pillow's decode of a JPEG file as uint8 (H, W) when ``gray``, else (H, W, 3)."""
+    return np.asarray(Image.open(io.BytesIO(data)).convert("L" if gray else "RGB"))
+
+
+Encoder = Callable[[np.ndarray, int], bytes]  # encode(pixels, quality) -> the bytes of a JPEG file
+
+
+def roundtrip(encode: Encoder, pixels: np.ndarray, quality: int) -> tuple[bytes, Tensor, float]:
+    """Encode with the real encoder, decode with Pillow: (file bytes, decoded (1, C, H, W) tensor, bits per pixel)."""
+    data = encode(pixels, quality)
+    decoded = image_to_tensor(decode_jpeg(data, gray=pixels.ndim == 2))
+    return data, decoded, 8 * len(data) / (pixels.shape[0] * pixels.shape[1])

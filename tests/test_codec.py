@@ -139,8 +139,6 @@ def test_rdjpeg_codec_in_evaluate(small_images):
 
 def test_backend_options_reach_masking_and_refinement():
     """mozjpeg's flat table: the masking and the refinement simulate that table, and the file carries it."""
-    if not rdjpeg.plugins.get_backend("mozjpeg").available():
-        pytest.skip("mozjpeg backend not installed (pip install 'rdjpeg[mozjpeg]')")
     a = photo(48, 64)
     for options in ({}, {"effort": 2, "check_every": 1}):
         data = rdjpeg.encode(a, 50, backend="mozjpeg", table="flat", **options)

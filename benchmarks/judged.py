@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
-from rdjpeg.evaluate import Codec, summarize
+from rdjpeg.evaluate import Codec, plot_curves, summarize
 
 
 def trained_on(label: str) -> str:
@@ -25,6 +26,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--anchors", default="pillow,mozjpeg,jpegli:optimize")
     parser.add_argument("--metrics", help="default: every metric in the results")
     parser.add_argument("--per-image", action="store_true", help="also the mean of per-image BD-rates")
+    parser.add_argument("--plot", metavar="DIR", help="also write rd_<metric>.png of --plot-codecs in DIR")
+    parser.add_argument("--plot-codecs", help="the codecs to plot (default: all)")
     args = parser.parse_args(argv)
     with open(args.results) as f:
         result = json.load(f)
@@ -44,6 +47,12 @@ def main(argv: list[str] | None = None) -> None:
                 cells.append(f"{value['average_curve']:+.1f} %"
                              + (f" / {value['mean_per_image']:+.1f} %" if args.per_image else ""))  # fmt: skip
             print(f"| {label} | {trained_on(label)} | " + " | ".join(cells) + " |")
+    if args.plot:
+        chosen = args.plot_codecs.split(",") if args.plot_codecs else labels
+        records = [r for r in result["records"] if r["codec"] in chosen]
+        os.makedirs(args.plot, exist_ok=True)
+        for path in plot_curves(summarize(records, chosen, metrics), metrics, args.plot):
+            print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ For every image, codec and quality: real encode → whole-file bytes → Pillow 
 dataset-average RD curve and as the mean of per-image BD-rates, each over the range where the two curves overlap.
 
 A codec is written ``backend[:option+option=value…]``, e.g. ``pillow``, ``pillow:optimize+progressive``,
-``jpegli:optimize``, ``pillow:subsampling=4:4:4``. Further codecs (such as the rdjpeg prefilter) join through
-:func:`register_codec`.
+``jpegli:optimize``, ``pillow:subsampling=4:4:4``. Further codecs, such as ``rdjpeg[:metric=…+…]`` here, join as
+plugins through the ``rdjpeg_register_codecs`` hook (so that evaluation worker processes find them too).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import glob
 import json
 import math
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from multiprocessing import get_context
@@ -23,15 +23,9 @@ from multiprocessing import get_context
 import numpy as np
 import torch
 
+from .hookspecs import hookimpl
 from .images import Encoder, image_to_tensor, open_image, roundtrip
-from .plugins import backends, get_backend, get_metric, metrics
-
-_CODEC_FACTORIES: dict[str, Callable[[dict], Encoder]] = {}
-
-
-def register_codec(name: str, factory: Callable[[dict], Encoder]) -> None:
-    """Make ``name[:options]`` usable in :func:`evaluate`; ``factory(options)`` returns ``encode(pixels, q)``."""
-    _CODEC_FACTORIES[name] = factory
+from .plugins import backends, codecs, get_backend, get_metric, metrics
 
 
 def _rdjpeg_codec(options: dict) -> Encoder:
@@ -42,7 +36,9 @@ def _rdjpeg_codec(options: dict) -> Encoder:
     return lambda pixels, quality: encode(pixels, quality, **settings)
 
 
-register_codec("rdjpeg", _rdjpeg_codec)
+@hookimpl
+def rdjpeg_register_codecs(register) -> None:
+    register("rdjpeg", _rdjpeg_codec)
 
 
 def _parse_value(text: str):
@@ -76,14 +72,14 @@ class Codec:
         for part in filter(None, rest.split("+")):
             key, eq, value = part.partition("=")
             options[key] = _parse_value(value) if eq else True
-        if name not in _CODEC_FACTORIES and name not in backends():
-            known = sorted(set(_CODEC_FACTORIES) | set(backends()))
+        if name not in codecs() and name not in backends():
+            known = sorted(set(codecs()) | set(backends()))
             raise ValueError(f"unknown codec {name!r} in {spec!r}; available: {', '.join(known)}")
         return cls(spec.strip(), name, options)
 
     def encoder(self) -> Encoder:
-        if self.name in _CODEC_FACTORIES:
-            return _CODEC_FACTORIES[self.name](dict(self.options))
+        if self.name in codecs():
+            return codecs()[self.name](dict(self.options))
         backend = get_backend(self.name)
         backend.require()
         backend.check_options(self.options)

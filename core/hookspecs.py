@@ -30,5 +30,11 @@ def rdjpeg_register_backends(register: Callable[[Any], None]) -> None:
 
 
 @hookspec
+def rdjpeg_register_codecs(register: Callable[[str, Callable[[dict], Any]], None]) -> None:
+    """Call ``register(name, factory)`` for each evaluation codec beyond the plain backends (``rdjpeg evaluate
+    --codecs name:options``); ``factory(options)`` returns ``encode(pixels, quality) -> bytes``."""
+
+
+@hookspec
 def rdjpeg_register_models(register: Callable[[str, Callable[..., Any]], None]) -> None:
     """Call ``register(name, factory)`` for each prefilter model; ``factory(**kwargs)`` builds it."""

@@ -22,7 +22,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTINS = ("rdjpeg.metrics", "rdjpeg.backends", "rdjpeg.prefilter")
+BUILTINS = ("rdjpeg.metrics", "rdjpeg.backends", "rdjpeg.prefilter", "rdjpeg.evaluate")
 LOAD_PLUGINS_ENV = "RDJPEG_LOAD_PLUGINS"
 GROUP = "rdjpeg"
 
@@ -56,7 +56,7 @@ def plugin_manager() -> pluggy.PluginManager:
 
 
 _HOOKS = {"metric": "rdjpeg_register_metrics", "backend": "rdjpeg_register_backends",
-          "prefilter model": "rdjpeg_register_models"}  # fmt: skip
+          "prefilter model": "rdjpeg_register_models", "codec": "rdjpeg_register_codecs"}  # fmt: skip
 _REGISTRIES: dict[str, tuple[frozenset, dict[str, Any]]] = {}
 
 
@@ -92,6 +92,11 @@ def backends() -> dict[str, Any]:
 def models() -> dict[str, Callable[..., Any]]:
     """Every registered prefilter model factory, by name."""
     return _registry("prefilter model")
+
+
+def codecs() -> dict[str, Callable[[dict], Any]]:
+    """Every registered evaluation codec factory, by name (the backends are codecs too, see rdjpeg.evaluate)."""
+    return _registry("codec")
 
 
 def _lookup(kind: str, name: str) -> Any:

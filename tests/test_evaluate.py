@@ -7,7 +7,9 @@ import pytest
 from PIL import Image
 
 from rdjpeg.cli import main
-from rdjpeg.evaluate import Codec, bd_rate, evaluate, register_codec, write_report
+from rdjpeg.evaluate import Codec, bd_rate, evaluate, write_report
+from rdjpeg.hookspecs import hookimpl
+from rdjpeg.plugins import plugin_manager
 
 
 def padded_pillow(options):
@@ -21,7 +23,18 @@ def padded_pillow(options):
     return encode
 
 
-register_codec("padded", padded_pillow)
+class PaddedPlugin:
+    @hookimpl
+    def rdjpeg_register_codecs(self, register):
+        register("padded", padded_pillow)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def padded_codec():
+    plugin = PaddedPlugin()
+    plugin_manager().register(plugin, name="padded-test-codec")
+    yield
+    plugin_manager().unregister(plugin)
 
 
 def test_codec_parsing():

@@ -19,10 +19,9 @@ from PIL import Image, ImageFile
 
 from .hookspecs import hookimpl
 from .simulator import resolve_subsampling
-from .tables import quality_tables
+from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, quality_tables
 
-PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
-_SUBSAMPLING_OF_LAYER = {(1, 1): "4:4:4", (2, 1): "4:2:2", (2, 2): "4:2:0"}
+_SUBSAMPLING_OF_LAYER = {factors: name for name, factors in SUBSAMPLINGS.items()}  # Pillow's layer (h, v) → name
 
 
 _MAXBLOCK_LOCK = threading.Lock()

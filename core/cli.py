@@ -15,7 +15,8 @@ from . import __version__
 from .files import write_atomically
 from .images import image_to_tensor, open_image
 from .runtime import set_default_threads
-from .simulator import SUBSAMPLINGS, simulate_jpeg
+from .simulator import simulate_jpeg
+from .tables import SUBSAMPLINGS
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -21,10 +21,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+from .backends import pillow_jpeg_bytes
 from .images import roundtrip, tensor_to_pixels
 from .plugins import get_metric
 from .simulator import _check_image, resolve_quality, resolve_subsampling
+from .tables import PILLOW_SUBSAMPLING
 
 METRIC_OF_LOSS = {"mse": "psnr"}  # "mse" names PSNR's loss form
 

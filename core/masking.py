@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from .lagrangian import fast_lambda
 from .rate import RateEstimator, rate_estimator
 from .simulator import _check_image, _dct_matrix, resolve_quality, resolve_subsampling, simulate_jpeg, unblockify
-from .tables import RGB_TO_YCBCR
+from .tables import RGB_TO_YCBCR, SUBSAMPLINGS
 
 _YCC_TO_RGB = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR))
 # RGB MSE per pixel of a unit error in Y, Cb, Cr (mean over the three channels of the squared inverse-colour column).
@@ -40,7 +40,6 @@ _COMPONENT_WEIGHT = _YCC_TO_RGB.square().mean(0).tolist()
 SCALE = 1.0  # tuned on training images (benchmarks/masking.py), never on Kodak
 ITERATIONS = 4
 MARGIN = 0.1
-CHROMA_FACTORS = {"4:4:4": (1, 1), "4:2:2": (1, 2), "4:2:0": (2, 2)}  # (vertical, horizontal) pixels per sample
 
 
 def adaptive_masking(
@@ -87,7 +86,8 @@ def adaptive_masking(
     H, W = x.shape[-2:]
     m = _dct_matrix(x.dtype, x.device)
     colour = _YCC_TO_RGB.to(x)
-    factors = CHROMA_FACTORS[resolve_subsampling(subsampling)]
+    h, v = SUBSAMPLINGS[resolve_subsampling(subsampling)]
+    factors = (v, h)  # rows, columns of luma pixels per chroma sample
     with torch.inference_mode(False), torch.enable_grad():
         x = x.detach().clone()
         for _ in range(iterations):

@@ -27,10 +27,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .tables import quality_tables
+from .tables import SUBSAMPLINGS, quality_tables
 
-SUBSAMPLINGS = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}  # chroma (horizontal, vertical) factors
-_PILLOW_SUBSAMPLING = {0: "4:4:4", 1: "4:2:2", 2: "4:2:0"}
 ROUNDINGS = ("mask", "ste", "cubic", "noise")
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -334,8 +332,8 @@ def _check_image(x: Tensor) -> None:
 
 def resolve_subsampling(subsampling: str | int) -> str:
     """Accept "4:4:4" / "4:2:2" / "4:2:0" or Pillow's 0 / 1 / 2."""
-    if isinstance(subsampling, int) and not isinstance(subsampling, bool) and subsampling in _PILLOW_SUBSAMPLING:
-        return _PILLOW_SUBSAMPLING[subsampling]
+    if isinstance(subsampling, int) and not isinstance(subsampling, bool) and 0 <= subsampling < len(SUBSAMPLINGS):
+        return list(SUBSAMPLINGS)[subsampling]
     if subsampling not in SUBSAMPLINGS:
         raise ValueError(f"unknown subsampling {subsampling!r}; expected one of {list(SUBSAMPLINGS)} or 0, 1, 2")
     return subsampling

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import torch
 
+# Chroma subsampling: (horizontal, vertical) luma pixels per chroma sample. Pillow numbers them 0, 1, 2 in this order.
+SUBSAMPLINGS = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
+PILLOW_SUBSAMPLING = {name: number for number, name in enumerate(SUBSAMPLINGS)}
+
 # ITU-T T.81 Annex K tables, natural (row-major) order.
 STD_LUMINANCE = (
     16, 11, 10, 16, 24, 40, 51, 61,

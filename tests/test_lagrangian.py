@@ -72,8 +72,9 @@ def test_fast_lambda_unknown_metric():
 
 def test_lambda_follows_the_encoders_own_curve():
     """A flat table spends far more bits at the same quality: its curve is flatter, its λ lower (exact and fast)."""
-    from rdjpeg.backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+    from rdjpeg.backends import pillow_jpeg_bytes
     from rdjpeg.lagrangian import fast_lambda
+    from rdjpeg.tables import PILLOW_SUBSAMPLING
 
     x = natural(64, 64, seed=2)
     flat = [[16] * 64] * 2

@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg.simulator import ROUNDINGS, SUBSAMPLINGS, simulate_jpeg
+from rdjpeg.simulator import ROUNDINGS, simulate_jpeg
+from rdjpeg.tables import SUBSAMPLINGS
 
 PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 

@@ -33,7 +33,7 @@ import torch.distributed as dist
 from PIL import Image
 from torch import Tensor
 
-from ..backends import PILLOW_SUBSAMPLING, pillow_jpeg_bytes
+from ..backends import pillow_jpeg_bytes
 from ..images import roundtrip, tensor_to_pixels
 from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
 from ..masking import adaptive_masking
@@ -41,6 +41,7 @@ from ..plugins import get_metric
 from ..prefilter import Prefilter, load_prefilter, save_prefilter
 from ..rate import estimate_bits, rho_proxy
 from ..simulator import simulate_jpeg
+from ..tables import PILLOW_SUBSAMPLING
 from .data import ImagePool
 
 LAMBDAS = ("exact", "fast", "fixed")

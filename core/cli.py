@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import io
 import math
+import os
 import sys
 
 import numpy as np
@@ -110,8 +111,6 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def write_crops(images: list[str], codecs: list[str], quality: int, count: int, out: str) -> list[str]:
     """Crop figures (:mod:`rdjpeg.crops`) for ``count`` images spread over the list, in ``out/crops``."""
-    import os
-
     from .crops import crop_figure
 
     folder = os.path.join(out, "crops")

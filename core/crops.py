@@ -37,14 +37,11 @@ def worst_window(original: np.ndarray, decoded: np.ndarray, side: int) -> tuple[
     h, w = error.shape
     side_h, side_w = min(side, h), min(side, w)
     integral = np.pad(error.cumsum(0).cumsum(1), ((1, 0), (1, 0)))
-    best, where = -1.0, (0, 0)
-    for top in range(0, h - side_h + 1, 8):
-        for left in range(0, w - side_w + 1, 8):
-            total = (integral[top + side_h, left + side_w] - integral[top, left + side_w]
-                     - integral[top + side_h, left] + integral[top, left])  # fmt: skip
-            if total > best:
-                best, where = total, (top, left)
-    return where
+    tops, lefts = np.arange(0, h - side_h + 1, 8)[:, None], np.arange(0, w - side_w + 1, 8)[None]
+    sums = (integral[tops + side_h, lefts + side_w] - integral[tops, lefts + side_w]
+            - integral[tops + side_h, lefts] + integral[tops, lefts])  # fmt: skip
+    i, j = np.unravel_index(sums.argmax(), sums.shape)
+    return int(tops[i, 0]), int(lefts[0, j])
 
 
 def crop_figure(pixels: np.ndarray, codecs: Sequence[str], quality: int, side: int = 160, zoom: int = 2,

@@ -118,3 +118,14 @@ def test_crops_at_matched_size(small_images, tmp_path):
     assert nearest_size(lambda q: b"x" * sizes[q], 2618) == (40, b"x" * 2600)
     assert nearest_size(lambda q: b"x" * sizes[q], 10) == (1, b"x" * 1040)
     assert main(["evaluate", "--images", *small_images, "--crops", "1"]) == 2  # needs --out
+
+
+def test_worst_window_finds_the_damage():
+    from rdjpeg.crops import worst_window
+
+    a = np.full((120, 200, 3), 128, np.uint8)
+    b = a.copy()
+    b[64:96, 136:168] = 0
+    top, left = worst_window(a, b, 32)
+    assert (top, left) == (64, 136)
+    assert worst_window(a[:20, :20], b[:20, :20], 32) == (0, 0)  # a window larger than the image

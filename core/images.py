@@ -52,6 +52,11 @@ def tensor_to_pixels(x: Tensor) -> np.ndarray:
     return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
 
 
+def as_rgb(x: Tensor) -> Tensor:
+    """(B, 1|3, H, W) → (B, 3, H, W): a gray image's one channel repeated (a view, no copy)."""
+    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
+
+
 def decode_jpeg(data: bytes, gray: bool) -> np.ndarray:
     """Pillow's decode of a JPEG file as uint8 (H, W) when ``gray``, else (H, W, 3)."""
     return np.asarray(Image.open(io.BytesIO(data)).convert("L" if gray else "RGB"))

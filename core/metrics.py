@@ -20,6 +20,7 @@ from torch import Tensor
 
 from .butteraugli import butteraugli
 from .hookspecs import hookimpl
+from .images import as_rgb
 from .ssimulacra2 import ssimulacra2, ssimulacra2_loss
 from .validate import check_images
 
@@ -35,10 +36,6 @@ def _pad_to(x: Tensor, side: int) -> Tensor:
     """Replicate-pad the bottom/right of images smaller than ``side`` (for metrics with a minimum size)."""
     pad = (0, max(0, side - x.shape[-1]), 0, max(0, side - x.shape[-2]))
     return F.pad(x, pad, mode="replicate") if any(pad) else x
-
-
-def _rgb(x: Tensor) -> Tensor:
-    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
 
 class Metric:
@@ -101,7 +98,7 @@ class MSSSIM(Metric):
         from pytorch_msssim import ms_ssim
 
         _check_pair(x, y)
-        x, y = _pad_to(_rgb(x), 11), _pad_to(_rgb(y), 11)
+        x, y = _pad_to(as_rgb(x), 11), _pad_to(as_rgb(y), 11)
         side, levels = min(x.shape[-2:]), 5
         while levels > 1 and side <= 10 * 2 ** (levels - 1):
             levels -= 1
@@ -208,7 +205,7 @@ class LPIPS(Metric):
         _check_pair(x, y)
         model = _lpips_model(self.weights or lpips_weights_path(), str(x.device))
         # AlexNet's stride-4 conv and two max-pools need at least 31 px: smaller images are edge-padded.
-        x, y = _pad_to(_rgb(x), 32), _pad_to(_rgb(y), 32)
+        x, y = _pad_to(as_rgb(x), 32), _pad_to(as_rgb(y), 32)
         return model(x.float(), y.float(), normalize=True).flatten().to(x.dtype)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
@@ -262,7 +259,7 @@ class PSNRHVSM(Metric):
         for a, b in zip(x, y, strict=True):
             lumas = []
             for image in (a, b):
-                pixels = (_rgb(image[None, :, :h, :w])[0].detach().double().cpu() * 255).round().numpy()
+                pixels = (as_rgb(image[None, :, :h, :w])[0].detach().double().cpu() * 255).round().numpy()
                 lumas.append(bt601ycbcr(pixels.transpose(1, 2, 0))[0])
             scores.append(float(hvsm(*lumas)[1]))
         return torch.tensor(scores, dtype=torch.float64)

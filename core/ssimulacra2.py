@@ -32,6 +32,7 @@ from kornia.color import rgb_to_linear_rgb
 from kornia.filters import filter2d_separable
 from torch import Tensor, nn
 
+from .images import as_rgb
 from .validate import check_images
 
 NUM_SCALES = 6
@@ -131,10 +132,6 @@ def _scale_features(img1: Tensor, img2: Tensor) -> Tensor:
     return torch.stack([norm1, norm4], 2)
 
 
-def _rgb(x: Tensor) -> Tensor:
-    return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
-
-
 def ssimulacra2(x: Tensor, y: Tensor) -> Tensor:
     """SSIMULACRA2 score of ``y`` (distorted) against ``x`` (reference), one per image; higher is better.
 
@@ -161,7 +158,7 @@ def ssimulacra2(x: Tensor, y: Tensor) -> Tensor:
 
 
 def _score(x: Tensor, y: Tensor) -> Tensor:
-    lin1, lin2 = rgb_to_linear_rgb(_rgb(x).float()), rgb_to_linear_rgb(_rgb(y).float())
+    lin1, lin2 = rgb_to_linear_rgb(as_rgb(x).float()), rgb_to_linear_rgb(as_rgb(y).float())
     features = []
     for scale in range(NUM_SCALES):
         if min(lin1.shape[-2:]) < MIN_SIDE:  # libjxl tests the previous scale's size, before downsampling

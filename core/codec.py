@@ -137,6 +137,7 @@ def encode(
         ValueError: bad arguments, or no quality fits ``max_bytes``; raised before any output exists.
 
     Example:
+        >>> from PIL import Image
         >>> data = encode(Image.new("RGB", (64, 48), "gray"), quality=60)
         >>> data[:2]
         b'\\xff\\xd8'

@@ -20,7 +20,7 @@ import torch
 from PIL import Image
 
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
-from rdjpeg.lagrangian import METRIC_OF_LOSS, estimate_lambda
+from rdjpeg.lagrangian import estimate_lambda
 from rdjpeg.plugins import get_metric
 from rdjpeg.rate import estimate_bits
 from rdjpeg.simulator import simulate_jpeg
@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--shared", default=os.environ.get("RDJPEG_SHARED", "../shared"))
     args = parser.parse_args()
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
-    m = get_metric(METRIC_OF_LOSS.get(args.metric, args.metric))
+    m = get_metric(args.metric)
 
     def real(x, xp, q):
         buf = io.BytesIO()

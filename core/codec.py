@@ -24,9 +24,9 @@ from torch import Tensor, nn
 
 from .backends import check_quality
 from .images import image_to_tensor, roundtrip, tensor_to_pixels
-from .lagrangian import METRIC_OF_LOSS, estimate_lambda
+from .lagrangian import estimate_lambda
 from .masking import adaptive_masking
-from .plugins import get_backend, get_metric
+from .plugins import get_backend, get_metric, get_model, loss_name, models
 from .rate import estimate_bits
 from .simulator import resolve_subsampling, simulate_jpeg
 
@@ -41,14 +41,12 @@ def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
     trained network in front of it by real BD-rate (BENCHMARKS.md), so the MSE pipeline is masking only and the MSE
     network is used when asked for by name.
     """
-    from .plugins import get_model, models
-
     if prefilter is None or prefilter is False:
         return None
     if isinstance(prefilter, nn.Module):
         return prefilter
     if prefilter == "auto":
-        name = {"psnr": "mse"}.get(metric, metric)
+        name = loss_name(metric)
         if name in MASKED_METRICS:
             return None  # for MSE the masking alone measured better than the network in front of it
         return models()[name]() if name in models() else None
@@ -57,7 +55,7 @@ def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
     raise ValueError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")
 
 
-MASKED_METRICS = ("mse", "psnr")  # metrics whose default pipeline includes adaptive masking
+MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose default pipeline includes adaptive masking
 TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
 
 
@@ -146,14 +144,14 @@ def encode(
     check_every = _check_int("check_every", check_every, 1)
     x = image_to_tensor(image)
     encoder = get_backend(backend)
-    if getattr(get_metric(METRIC_OF_LOSS.get(metric, metric)), "judge_only", False):  # unknown metric: fails here
+    if getattr(get_metric(metric), "judge_only", False):  # unknown metric: fails here
         raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
     model = resolve_prefilter(prefilter, metric)
     if quality is not None:
         quality = check_quality(quality)
     encoder.check_options(jpeg_options)
     if masking is None:
-        masking = metric in MASKED_METRICS and jpeg_options.get("qtables") is None
+        masking = loss_name(metric) in MASKED_METRICS and jpeg_options.get("qtables") is None
     elif not isinstance(masking, bool):
         raise ValueError(f"masking must be True, False or None, got {masking!r}")
 
@@ -195,7 +193,7 @@ def search_quality(write: Callable[[int], bytes], top: int, max_bytes: int) -> t
 
 def _refine(x, start, quality, metric, encoder, effort, callback, check_every, lr, jpeg_options) -> bytes:
     """Per-image gradient descent on the RD cost from ``start``; the best iterate by the real codec's cost."""
-    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    m = get_metric(metric)
 
     def write(pixels: np.ndarray, q: int) -> bytes:
         return encoder.encode(pixels, q, **jpeg_options)

@@ -23,11 +23,9 @@ from torch import Tensor
 
 from .backends import pillow_jpeg_bytes
 from .images import roundtrip, tensor_to_pixels
-from .plugins import get_metric
+from .plugins import get_metric, loss_name
 from .simulator import _check_image, resolve_quality, resolve_subsampling
 from .tables import PILLOW_SUBSAMPLING
-
-METRIC_OF_LOSS = {"mse": "psnr"}  # "mse" names PSNR's loss form
 
 
 def real_rd_points(
@@ -40,7 +38,7 @@ def real_rd_points(
 ):
     """(bpp, distortion in loss units) of the real files of one (C, H, W) image at each quality: Pillow's, or
     ``encode(pixels, quality)``'s (then ``subsampling`` and ``optimize`` are its business)."""
-    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    m = get_metric(metric)
     pixels = tensor_to_pixels(x[None])
     if encode is None:
         image = Image.fromarray(pixels)
@@ -92,7 +90,7 @@ def estimate_lambda(
     _check_image(x)
     q = resolve_quality(quality, x.shape[0], torch.device("cpu"))
     subsampling = resolve_subsampling(subsampling)
-    get_metric(METRIC_OF_LOSS.get(metric, metric))  # unknown metric → ValueError before any work
+    get_metric(metric)  # unknown metric → ValueError before any work
     lambdas = []
     for image, qi in zip(x, q.tolist(), strict=True):
         qualities = sorted({min(100, max(1, qi + k * step)) for k in (-2, -1, 0, 1, 2)})
@@ -119,7 +117,7 @@ def lambda_features(
     from .rate import estimate_bits
     from .simulator import simulate_jpeg
 
-    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    m = get_metric(metric)
     sim = simulate_jpeg(x, quality, subsampling, tables=tables)
     d = m.loss(x, sim.decoded).double().clamp_min(1e-12)
     r = estimate_bits(sim).double() / (x.shape[-1] * x.shape[-2])
@@ -149,7 +147,7 @@ def fast_lambda(
     Validated against :func:`estimate_lambda` on Kodak (BENCHMARKS.md); use it where five real encodes per image
     and step are too slow (LPIPS training batches).
     """
-    name = "mse" if metric == "psnr" else metric
+    name = loss_name(metric)
     if name not in FAST_LAMBDA:
         raise ValueError(f"no fast λ fit for metric {metric!r}; fitted: {sorted(FAST_LAMBDA)}")
     a, b, c = FAST_LAMBDA[name]

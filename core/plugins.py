@@ -27,6 +27,15 @@ LOAD_PLUGINS_ENV = "RDJPEG_LOAD_PLUGINS"
 GROUP = "rdjpeg"
 
 
+# "mse" names PSNR by its loss: the metric is registered as "psnr"; models and λ fits know it as "mse".
+METRIC_ALIASES = {"mse": "psnr"}
+
+
+def loss_name(metric: str) -> str:
+    """The name models, masking and λ fits use for a metric: "mse" for PSNR, the metric's own name otherwise."""
+    return {registered: alias for alias, registered in METRIC_ALIASES.items()}.get(metric, metric)
+
+
 class UnknownPluginError(LookupError, ValueError):
     """No registered metric, backend or model has that name (a ValueError too, for callers that catch it)."""
 
@@ -107,7 +116,8 @@ def _lookup(kind: str, name: str) -> Any:
 
 
 def get_metric(name: str) -> Any:
-    return _lookup("metric", name)
+    """The metric registered as ``name``, or under the name an alias (:data:`METRIC_ALIASES`) stands for."""
+    return _lookup("metric", METRIC_ALIASES.get(name, name))
 
 
 def get_backend(name: str) -> Any:

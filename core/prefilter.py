@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from .hookspecs import hookimpl
+from .plugins import loss_name
 from .simulator import _check_image, _dct_matrix, resolve_quality
 from .tables import RGB_TO_YCBCR, quality_tables
 
@@ -360,7 +361,7 @@ def prefilter(metric: str = "mse", pretrained: bool = True) -> Prefilter:
         >>> p = prefilter("mse")
         >>> y = p(torch.rand(1, 3, 64, 64), quality=50)
     """
-    metric = {"psnr": "mse"}.get(metric, metric)
+    metric = loss_name(metric)
     if not pretrained:
         return Prefilter()
     if metric not in _PRETRAINED:

@@ -24,7 +24,7 @@ from torchvision.transforms import v2
 import rdjpeg
 from rdjpeg.codec import MASKED_METRICS, resolve_prefilter
 from rdjpeg.masking import adaptive_masking
-from rdjpeg.plugins import get_backend
+from rdjpeg.plugins import get_backend, loss_name
 
 
 def _quality_range(quality: int | Sequence[int]) -> tuple[int, int]:
@@ -117,7 +117,7 @@ class DiffRDJPEG(nn.Module):
                  masking: bool | None = None) -> None:  # fmt: skip
         super().__init__()
         self.quality, self.metric, self.subsampling = _quality_range(quality), metric, subsampling
-        self.masking = metric in MASKED_METRICS if masking is None else masking
+        self.masking = loss_name(metric) in MASKED_METRICS if masking is None else masking
         self.prefilter = resolve_prefilter("auto", metric) if metric is not None else None
 
     def forward(self, x: Tensor) -> Tensor:

@@ -33,14 +33,13 @@ def test_without_prefilter_it_is_the_backend():
 
 def metric_cost(a: np.ndarray, data: bytes, quality: int, metric: str) -> float:
     """Real D + λ·bpp in ``metric``'s loss units (λ: the unedited image's real RD slope)."""
-    from rdjpeg.lagrangian import METRIC_OF_LOSS
     from rdjpeg.plugins import get_metric
 
     x = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
     y = torch.from_numpy(np.asarray(Image.open(io.BytesIO(data))).copy()).permute(2, 0, 1)[None].float() / 255
     lam = estimate_lambda(x, quality, metric).item()
     with torch.no_grad():
-        d = get_metric(METRIC_OF_LOSS.get(metric, metric)).loss(x, y).item()
+        d = get_metric(metric).loss(x, y).item()
     return d + lam * 8 * len(data) / (a.shape[0] * a.shape[1])
 
 

@@ -69,3 +69,10 @@ def test_load_plugins_env_selects_entry_points():
     env["RDJPEG_LOAD_PLUGINS"] = "no-such-distribution"
     failed = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert failed.returncode != 0 and "RDJPEG_LOAD_PLUGINS names 'no-such-distribution'" in failed.stderr
+
+
+def test_mse_is_psnr_by_its_loss():
+    from rdjpeg.plugins import loss_name
+
+    assert get_metric("mse") is get_metric("psnr")
+    assert loss_name("psnr") == loss_name("mse") == "mse" and loss_name("msssim") == "msssim"

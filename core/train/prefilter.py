@@ -35,9 +35,9 @@ from torch import Tensor
 
 from ..backends import pillow_jpeg_bytes
 from ..images import roundtrip, tensor_to_pixels
-from ..lagrangian import METRIC_OF_LOSS, estimate_lambda, fast_lambda
+from ..lagrangian import estimate_lambda, fast_lambda
 from ..masking import adaptive_masking
-from ..plugins import get_metric
+from ..plugins import get_metric, loss_name
 from ..prefilter import Prefilter, load_prefilter, save_prefilter
 from ..rate import estimate_bits, rho_proxy
 from ..simulator import simulate_jpeg
@@ -84,7 +84,7 @@ class PrefilterConfig:
         if self.masking is None:
             from ..codec import MASKED_METRICS
 
-            self.masking = self.metric in MASKED_METRICS
+            self.masking = loss_name(self.metric) in MASKED_METRICS
         for name, value, allowed in (("lambda_mode", self.lambda_mode, LAMBDAS), ("rate", self.rate, RATES),
                                      ("rounding", self.rounding, ROUNDINGS)):  # fmt: skip
             if value not in allowed:
@@ -97,7 +97,7 @@ class PrefilterConfig:
         for name in ("steps", "batch", "crop", "channels", "blocks", "val_every", "val_images", "val_crop"):
             if getattr(self, name) < 1 and not (name == "steps" and self.steps == 0 and self.init):
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        if getattr(get_metric(METRIC_OF_LOSS.get(self.metric, self.metric)), "judge_only", False):
+        if getattr(get_metric(self.metric), "judge_only", False):
             raise ValueError(f"metric {self.metric!r} is a judge only: nothing is trained on it")
         if not (math.isfinite(self.lambda_scale) and self.lambda_scale > 0):
             raise ValueError(f"lambda_scale must be a positive number, got {self.lambda_scale}")
@@ -137,7 +137,7 @@ class RDLoss:
 
     def __init__(self, cfg: PrefilterConfig, calibration: dict | None = None) -> None:
         self.cfg, self.calibration = cfg, calibration
-        self.metric = get_metric(METRIC_OF_LOSS.get(cfg.metric, cfg.metric))
+        self.metric = get_metric(cfg.metric)
 
     def lagrangian(self, x: Tensor, q: Tensor) -> Tensor:
         if self.cfg.lambda_mode == "fixed":
@@ -189,7 +189,7 @@ def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling
     """Mean per-image BD-rate (%) of Pillow(edit(x, q)) against Pillow(x), real encoder and decoder, in ``metric``."""
     from ..evaluate import bd_rate
 
-    m = get_metric(METRIC_OF_LOSS.get(metric, metric))
+    m = get_metric(metric)
 
     def write(pixels: np.ndarray, q: int) -> bytes:
         return pillow_jpeg_bytes(Image.fromarray(pixels), quality=q, subsampling=PILLOW_SUBSAMPLING[subsampling])

@@ -25,6 +25,7 @@ def check_images(x: Tensor, y: Tensor, min_side: int, name: str, values: bool = 
     if not values:
         return
     with torch.no_grad():
-        low, high = torch.minimum(x.min(), y.min()), torch.maximum(x.max(), y.max())
+        (low_x, high_x), (low_y, high_y) = torch.aminmax(x), torch.aminmax(y)
+        low, high = torch.minimum(low_x, low_y), torch.maximum(high_x, high_y)
     if not (low >= 0 and high <= 1):  # also catches NaN
         raise ValueError(f"{name} takes images in [0, 1], got values in [{float(low):g}, {float(high):g}]")

@@ -14,8 +14,6 @@ from imageio.core.request import URI_BYTES, URI_FILENAME, InitializationError, I
 from imageio.core.v3_plugin_api import PluginV3
 from PIL import Image
 
-from rdjpeg.files import write_atomically
-
 from .pillow import encode_image
 
 NAME = "RDJPEG"
@@ -45,6 +43,8 @@ class RDJPEGPlugin(PluginV3):
         if kind == URI_BYTES:
             return data
         if kind == URI_FILENAME:
+            from rdjpeg.files import write_atomically  # rdjpeg imports torch: not before the first write
+
             write_atomically(self.request.filename, data)
         else:
             self.request.get_file().write(data)

@@ -16,10 +16,6 @@ from __future__ import annotations
 import numpy as np
 from PIL import Image
 
-import rdjpeg
-from rdjpeg.backends import pillow_jpeg_bytes
-from rdjpeg.plugins import get_backend
-
 FORMAT = "RDJPEG"
 RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter", "masking"})
 PILLOW_JPEG_OPTIONS = frozenset({
@@ -38,6 +34,11 @@ def check_quality(quality) -> int:
 
 def encode_image(im: Image.Image, info: dict) -> bytes:
     """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written)."""
+    # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
+    import rdjpeg
+    from rdjpeg.backends import pillow_jpeg_bytes
+    from rdjpeg.plugins import get_backend
+
     accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend", "pillow")).options
     unknown = set(info) - accepted
     if unknown:

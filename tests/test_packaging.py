@@ -34,3 +34,14 @@ def test_the_readme_sample_ships_and_compresses(tmp_path):
     assert main(["compress", str(ROOT / "core" / "samples" / "parrots.png"), "-o", str(tmp_path / "p.jpg"),
                  "-q", "50", "--quiet"]) == 0  # fmt: skip
     assert Image.open(tmp_path / "p.jpg").size == (320, 213)
+
+
+def test_registering_the_host_plugins_does_not_import_torch():
+    """`import rdjpeg_plugins` registers the Pillow format and the imageio plugin; torch loads on the first save."""
+    import subprocess
+    import sys
+
+    code = ("import sys, rdjpeg_plugins; from PIL import Image; "
+            "print('torch' in sys.modules, 'rdjpeg' in sys.modules, 'RDJPEG' in Image.SAVE)")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False", "True"]

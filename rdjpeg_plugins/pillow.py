@@ -13,7 +13,6 @@ writes nothing.
 
 from __future__ import annotations
 
-import numpy as np
 from PIL import Image
 
 FORMAT = "RDJPEG"
@@ -26,14 +25,17 @@ AS_RGB = ("RGBX", "YCbCr")
 
 
 def check_quality(quality) -> int:
-    """Pillow's meaning: -1 is the default (75) and 0 is libjpeg's lowest (= 1); anything else must be 1..100."""
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not -1 <= quality <= 100:
-        raise ValueError(f"quality must be an integer 0..100 (or -1 for the default), got {quality!r}")
-    return 75 if quality == -1 else max(1, int(quality))
+    """Pillow's meaning: -1 is the default (75); libjpeg clamps any other integer to 1..100. Like Pillow's JPEG save,
+    only Python integers are taken (a bool too, a numpy integer not)."""
+    if not isinstance(quality, int):
+        raise ValueError(f"quality must be an integer (clamped to 1..100; -1 for the default), got {quality!r}")
+    return 75 if quality == -1 else min(100, max(1, quality))
 
 
 def encode_image(im: Image.Image, info: dict) -> bytes:
     """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written)."""
+    if im.width == 0 or im.height == 0:
+        raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word
     # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
     import rdjpeg
     from rdjpeg.backends import pillow_jpeg_bytes

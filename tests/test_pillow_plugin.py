@@ -105,11 +105,30 @@ def test_large_image():
         assert out.size == (4000, 3000)
 
 
-@pytest.mark.parametrize("quality", [101, -2, float("nan"), "75", 50.0, True, None])
+@pytest.mark.parametrize("quality", [float("nan"), "75", 50.0, None, np.int64(50)])
 def test_bad_quality(quality):
+    """What Pillow's JPEG save refuses (only Python integers), RDJPEG refuses, having written nothing."""
     buf = io.BytesIO()
+    with pytest.raises(ValueError):
+        photo().save(io.BytesIO(), "JPEG", quality=quality)
     with pytest.raises(ValueError, match="quality"):
         photo().save(buf, "RDJPEG", quality=quality)
+    assert buf.getvalue() == b""
+
+
+@pytest.mark.parametrize("quality", [101, 1000, -5, -2, 0, True])
+def test_out_of_range_quality_is_clamped_as_pillow_does(quality):
+    im = photo()
+    jpeg = io.BytesIO()
+    im.save(jpeg, "JPEG", quality=quality)
+    assert save(im, quality=quality, prefilter=None, masking=False) == jpeg.getvalue()
+
+
+@pytest.mark.parametrize("size", [(0, 0), (0, 5), (5, 0)])
+def test_empty_image_is_refused_like_pillow(size):
+    buf = io.BytesIO()
+    with pytest.raises(ValueError, match=r"^cannot write empty image$"):
+        Image.new("RGB", size).save(buf, "RDJPEG")
     assert buf.getvalue() == b""
 
 

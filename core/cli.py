@@ -15,6 +15,7 @@ from PIL import Image
 from . import __version__
 from .files import write_atomically
 from .images import image_to_tensor, open_image
+from .plugins import get_metric
 from .runtime import set_default_threads
 from .simulator import simulate_jpeg
 from .tables import SUBSAMPLINGS
@@ -72,6 +73,17 @@ def compress(args: argparse.Namespace) -> int:
     return 1 if counts["failed"] else 0
 
 
+def _quality(text: str) -> int:
+    """argparse type of a JPEG quality: one line of error, not the hundred valid choices listed."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= 100:
+        raise argparse.ArgumentTypeError(f"quality must be an integer from 1 to 100, got {text!r}")
+    return value
+
+
 def _csv(kind: type = str):
     def parse(text: str) -> list:
         try:
@@ -88,7 +100,7 @@ def _csv(kind: type = str):
 def evaluate(args: argparse.Namespace) -> int:
     """Real-codec RD evaluation: table on stdout, JSON/markdown/plots in --out."""
     from .evaluate import evaluate as run_evaluation
-    from .evaluate import expand_images, markdown_table, write_report
+    from .evaluate import Codec, expand_images, markdown_table, write_report
 
     images = expand_images(args.images)
     if not images:
@@ -96,6 +108,14 @@ def evaluate(args: argparse.Namespace) -> int:
         return 2
     if args.crops and not args.out:
         print("rdjpeg: error: --crops needs --out (the folder the pictures go to)", file=sys.stderr)
+        return 2
+    try:  # the spelling of the arguments: a usage error (exit 2), before any work
+        for spec in args.codecs:
+            Codec.parse(spec)
+        for name in args.metrics:
+            get_metric(name)
+    except ValueError as error:
+        print(f"rdjpeg evaluate: error: {error}", file=sys.stderr)
         return 2
     result = run_evaluation(images, args.codecs, args.qualities, args.metrics, args.jobs, progress=not args.quiet)
     print(markdown_table(result["summary"], result["metrics"]))
@@ -162,8 +182,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-q",
         "--quality",
-        type=int,
-        choices=range(1, 101),
+        type=_quality,
         metavar="1..100",
         help="JPEG quality (default 75; with --max-bytes the highest quality tried, default 100)",
     )
@@ -186,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("simulate", help="simulate a JPEG encode→decode and compare it with the real codec")
     p.add_argument("input", help="an image file Pillow can read")
-    p.add_argument("-q", "--quality", type=int, default=75, choices=range(1, 101), metavar="1..100")
+    p.add_argument("-q", "--quality", type=_quality, default=75, metavar="1..100")
     p.add_argument("--subsampling", default="4:2:0", choices=list(SUBSAMPLINGS))
     p.add_argument("-o", "--output", help="write the simulated decode here (PNG)")
     p.set_defaults(run=simulate)
@@ -198,13 +217,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--metrics", type=_csv(), default=["psnr"],
                    help="comma-separated: psnr, msssim, lpips, ssimulacra2, butteraugli (3-norm), butteraugli-max, "
                    "psnr-hvs-m")  # fmt: skip
-    p.add_argument("--jobs", type=int, default=1, help="worker processes")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes")
     p.add_argument("--out", help="folder for results.json, results.md and rd_<metric>.png")
     p.add_argument("--crops", type=int, default=0, metavar="N",
                    help="also write side-by-side crops of every codec at matched file size (±2 %%) for N images, "
                    "in OUT/crops: the first codec at --crop-quality, the others at the quality nearest its size",
                    )  # fmt: skip
-    p.add_argument("--crop-quality", type=int, choices=range(1, 101), metavar="1..100",
+    p.add_argument("--crop-quality", type=_quality, metavar="1..100",
                    help="the first codec's quality in the crops (default: the middle of --qualities)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=evaluate)

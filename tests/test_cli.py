@@ -101,3 +101,23 @@ def test_compress_options_and_metadata(image_path, tmp_path):
     assert main(["compress", str(src), "-o", str(out), "--strip", "--overwrite", "--quiet"]) == 0
     with Image.open(out) as im:
         assert "icc_profile" not in im.info and 0x010F not in im.getexif()
+
+
+@pytest.mark.parametrize("value", ["200", "0", "abc"])
+def test_bad_quality_is_one_line(image_path, tmp_path, capsys, value):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["compress", str(image_path), "-o", str(tmp_path / "o.jpg"), "-q", value])
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "quality must be an integer from 1 to 100" in err and ", 99," not in err
+
+
+def test_evaluate_usage_errors_exit_2(image_path, capsys):
+    assert main(["evaluate", "--images", str(image_path), "--codecs", "pillow,webp"]) == 2
+    assert "unknown codec 'webp'" in capsys.readouterr().err
+    assert main(["evaluate", "--images", str(image_path), "--metrics", "psnr,vmaf"]) == 2
+    assert "unknown metric 'vmaf'" in capsys.readouterr().err
+
+
+def test_evaluate_takes_j(image_path, tmp_path):
+    argv = ["evaluate", "--images", str(image_path), "--qualities", "40,60", "-j", "1", "--quiet"]
+    assert main(argv) == 0

@@ -99,8 +99,8 @@ def _csv(kind: type = str):
 
 def evaluate(args: argparse.Namespace) -> int:
     """Real-codec RD evaluation: table on stdout, JSON/markdown/plots in --out."""
-    from .evaluate import evaluate as run_evaluation
     from .evaluate import Codec, expand_images, markdown_table, write_report
+    from .evaluate import evaluate as run_evaluation
 
     images = expand_images(args.images)
     if not images:

@@ -63,8 +63,10 @@ def compress(args: argparse.Namespace) -> int:
     options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes}
     if args.plain:
         options.update(prefilter=None, masking=False)
-    options.update({k: v for k, v in (("subsampling", args.subsampling), ("optimize", args.optimize or None),
-                                      ("progressive", args.progressive or None)) if v is not None})  # fmt: skip
+    table = int(args.table) if args.table and args.table.isdigit() else args.table
+    jpeg = {"subsampling": args.subsampling, "optimize": args.optimize or None,
+            "progressive": args.progressive or None, "table": table}  # fmt: skip
+    options.update({k: v for k, v in jpeg.items() if v is not None})
     existing = "overwrite" if args.overwrite else args.existing
     progress = not args.quiet and sys.stderr.isatty()
     counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress, keep_metadata=not args.strip)
@@ -190,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--effort", type=int, default=0, help="per-image optimization steps (0: none; 30–100: slower, "
                    "smaller files)")  # fmt: skip
     p.add_argument("--backend", default="pillow", help="JPEG encoder: pillow (default), mozjpeg, jpegli")
+    p.add_argument(
+        "--table",
+        help="the encoder's base quantization table, for backends that take one (mozjpeg: "
+        "imagemagick (default), flat, ms-ssim, annex-k, psnr-hvs, klein, watson, ahumada, peterson or 0..8)",
+    )
     p.add_argument("--max-bytes", type=int, help="target size: the highest quality whose file fits")
     p.add_argument("--subsampling", choices=list(SUBSAMPLINGS), help="chroma subsampling (default 4:2:0)")
     p.add_argument("--optimize", action="store_true", help="optimized Huffman tables")

@@ -121,3 +121,13 @@ def test_evaluate_usage_errors_exit_2(image_path, capsys):
 def test_evaluate_takes_j(image_path, tmp_path):
     argv = ["evaluate", "--images", str(image_path), "--qualities", "40,60", "-j", "1", "--quiet"]
     assert main(argv) == 0
+
+
+def test_compress_takes_a_table(image_path, tmp_path, capsys):
+    out = tmp_path / "flat.jpg"
+    argv = ["compress", str(image_path), "-o", str(out), "-q", "50", "--backend", "mozjpeg", "--quiet"]
+    assert main([*argv, "--table", "flat"]) == 0
+    assert Image.open(out).quantization[0] == [16] * 64
+    assert main([*argv, "--table", "1", "--overwrite"]) == 0 and Image.open(out).quantization[0] == [16] * 64
+    assert main([*argv, "--table", "sharp", "--overwrite"]) == 1
+    assert "table must be one of" in capsys.readouterr().err

@@ -14,13 +14,14 @@ import importlib.resources
 import os
 import warnings
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
 from .butteraugli import butteraugli
 from .hookspecs import hookimpl
-from .images import as_rgb
+from .images import as_rgb, tensor_to_pixels
 from .ssimulacra2 import ssimulacra2, ssimulacra2_loss
 from .validate import check_images
 
@@ -257,11 +258,8 @@ class PSNRHVSM(Metric):
         h, w = (side - side % 8 for side in x.shape[-2:])
         scores = []
         for a, b in zip(x, y, strict=True):
-            lumas = []
-            for image in (a, b):
-                pixels = (as_rgb(image[None, :, :h, :w])[0].detach().double().cpu() * 255).round().numpy()
-                lumas.append(bt601ycbcr(pixels.transpose(1, 2, 0))[0])
-            scores.append(float(hvsm(*lumas)[1]))
+            pixels = (tensor_to_pixels(as_rgb(image[None, :, :h, :w])).astype(np.float64) for image in (a, b))
+            scores.append(float(hvsm(*(bt601ycbcr(p)[0] for p in pixels))[1]))
         return torch.tensor(scores, dtype=torch.float64)
 
 

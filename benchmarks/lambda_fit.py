@@ -22,7 +22,7 @@ import torch
 from _common import spearman
 from PIL import Image
 
-from rdjpeg.lagrangian import estimate_lambda, lambda_features
+from rdjpeg.models.lagrangian import estimate_lambda, lambda_features
 from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.data import ImagePool
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.backends import pillow_jpeg_bytes
+from rdjpeg.jpeg.backends import pillow_jpeg_bytes
 from rdjpeg.plugins import get_backend
 
 

@@ -25,9 +25,9 @@ import torch
 from _common import spearman
 from PIL import Image
 
-from rdjpeg.rate import estimate_bits, nonzero_count, rho_proxy
+from rdjpeg.jpeg.simulator import simulate_jpeg
+from rdjpeg.models.rate import estimate_bits, nonzero_count, rho_proxy
 from rdjpeg.runtime import set_default_threads
-from rdjpeg.simulator import simulate_jpeg
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
 

@@ -18,10 +18,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.backends import pillow_jpeg_bytes
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
-from rdjpeg.prefilter import load_prefilter
-from rdjpeg.rate import estimate_bits, rate_estimator
+from rdjpeg.jpeg.backends import pillow_jpeg_bytes
+from rdjpeg.models.prefilter import load_prefilter
+from rdjpeg.models.rate import estimate_bits, rate_estimator
 from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.data import ImagePool
 from rdjpeg.train.prefilter import PrefilterConfig, validation_set

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from rdjpeg.masking import ITERATIONS
+from rdjpeg.models.masking import ITERATIONS
 
 CONFIGS = [(32, 4, 8), (48, 4, 8), (64, 4, 8)]  # channels, blocks, scale (8: one cell per JPEG block)
 
@@ -24,7 +24,7 @@ CONFIGS = [(32, 4, 8), (48, 4, 8), (64, 4, 8)]  # channels, blocks, scale (8: on
 def run_one(channels: int, blocks: int, scale: int, channels_last: bool, big: bool) -> dict:
     import torch
 
-    from rdjpeg.prefilter import Prefilter
+    from rdjpeg.models.prefilter import Prefilter
     from rdjpeg.runtime import set_default_threads
 
     threads = set_default_threads()
@@ -61,7 +61,7 @@ def masking_ms() -> float:
     import torch
     import torch.nn.functional as F
 
-    from rdjpeg.masking import adaptive_masking
+    from rdjpeg.models.masking import adaptive_masking
     from rdjpeg.runtime import set_default_threads
 
     set_default_threads()

@@ -18,7 +18,7 @@ import torch
 
 from rdjpeg.evaluate import expand_images
 from rdjpeg.images import image_to_tensor, open_image
-from rdjpeg.prefilter import load_prefilter
+from rdjpeg.models.prefilter import load_prefilter
 from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.prefilter import real_bd_rate
 

@@ -33,9 +33,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg import simulator
+from rdjpeg.jpeg import simulator
+from rdjpeg.jpeg.simulator import simulate_jpeg
 from rdjpeg.runtime import set_default_threads
-from rdjpeg.simulator import simulate_jpeg
 
 VARIANTS = [
     "identity",

@@ -1,12 +1,12 @@
 """rdjpeg: learned rate-distortion-optimized preprocessing for standard JPEG encoders."""
 
-from .codec import encode
-from .lagrangian import estimate_lambda, fast_lambda
-from .masking import AdaptiveMasking, adaptive_masking
-from .prefilter import Prefilter, prefilter
-from .rate import RateEstimator, estimate_bits
-from .simulator import DiffJPEG, JPEGSimulation, diff_jpeg, simulate_jpeg
-from .tables import quality_tables
+from .jpeg.simulator import DiffJPEG, JPEGSimulation, diff_jpeg, simulate_jpeg
+from .jpeg.tables import quality_tables
+from .models.lagrangian import estimate_lambda, fast_lambda
+from .models.masking import AdaptiveMasking, adaptive_masking
+from .models.prefilter import Prefilter, prefilter
+from .models.rate import RateEstimator, estimate_bits
+from .pipeline import encode
 
 __version__ = "0.1.0"
 __all__ = [

@@ -15,10 +15,10 @@ from PIL import Image
 from . import __version__
 from .files import write_atomically
 from .images import image_to_tensor, open_image
+from .jpeg.simulator import simulate_jpeg
+from .jpeg.tables import SUBSAMPLINGS
 from .plugins import get_metric
 from .runtime import set_default_threads
-from .simulator import simulate_jpeg
-from .tables import SUBSAMPLINGS
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:

@@ -69,8 +69,8 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
     """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
     per-file problems (bad image, unwritable folder): they become "failed" with the reason. EXIF and ICC profile
     are carried over when ``keep_metadata`` and the backend (Pillow, mozjpeg) can write them."""
-    from .codec import encode
     from .images import jpeg_mode
+    from .pipeline import encode
     from .plugins import get_backend
 
     start = time.perf_counter()

@@ -13,9 +13,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .codec import search_quality
 from .evaluate import Codec
 from .images import decode_jpeg
+from .pipeline import search_quality
 
 MATCH = 0.02  # a file within ±2 % of the target counts as matched
 

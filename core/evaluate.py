@@ -30,7 +30,7 @@ from .plugins import backends, codecs, get_backend, get_metric, metrics
 
 def _rdjpeg_codec(options: dict) -> Encoder:
     """``rdjpeg[:metric=…+effort=…+backend=…+<jpeg options>]``: rdjpeg.encode as an evaluation codec."""
-    from .codec import encode
+    from .pipeline import encode
 
     settings = {"metric": "mse", "effort": 0, "backend": "pillow", **options}
     return lambda pixels, quality: encode(pixels, quality, **settings)

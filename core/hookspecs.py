@@ -26,7 +26,7 @@ def rdjpeg_register_metrics(register: Callable[[Any], None]) -> None:
 
 @hookspec
 def rdjpeg_register_backends(register: Callable[[Any], None]) -> None:
-    """Call ``register(backend)`` for each JPEG encoder backend (see :class:`rdjpeg.backends.Backend`)."""
+    """Call ``register(backend)`` for each JPEG encoder backend (see :class:`rdjpeg.jpeg.backends.Backend`)."""
 
 
 @hookspec

@@ -22,7 +22,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTINS = ("rdjpeg.metrics", "rdjpeg.backends", "rdjpeg.prefilter", "rdjpeg.evaluate")
+BUILTINS = ("rdjpeg.metrics", "rdjpeg.jpeg.backends", "rdjpeg.models.prefilter", "rdjpeg.evaluate")
 LOAD_PLUGINS_ENV = "RDJPEG_LOAD_PLUGINS"
 GROUP = "rdjpeg"
 

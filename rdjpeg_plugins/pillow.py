@@ -38,7 +38,7 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
         raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word
     # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
     import rdjpeg
-    from rdjpeg.backends import pillow_jpeg_bytes
+    from rdjpeg.jpeg.backends import pillow_jpeg_bytes
     from rdjpeg.plugins import get_backend
 
     accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend", "pillow")).options

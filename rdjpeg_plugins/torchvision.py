@@ -22,8 +22,8 @@ from torchvision import tv_tensors
 from torchvision.transforms import v2
 
 import rdjpeg
-from rdjpeg.codec import MASKED_METRICS, resolve_prefilter
-from rdjpeg.masking import adaptive_masking
+from rdjpeg.models.masking import adaptive_masking
+from rdjpeg.pipeline import MASKED_METRICS, resolve_prefilter
 from rdjpeg.plugins import get_backend, loss_name
 
 

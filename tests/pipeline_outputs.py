@@ -38,8 +38,10 @@ def images() -> dict[str, np.ndarray]:
     """Small crops of the sample photo: RGB with partial blocks and MCUs, and gray."""
     with Image.open(SAMPLE) as im:
         rgb = np.asarray(im.convert("RGB"))
-    return {"rgb-75x53": rgb[100:153, 200:275].copy(), "gray-40x33": np.asarray(
-        Image.fromarray(rgb[40:73, 300:340]).convert("L"))}
+    return {
+        "rgb-75x53": rgb[100:153, 200:275].copy(),
+        "gray-40x33": np.asarray(Image.fromarray(rgb[40:73, 300:340]).convert("L")),
+    }
 
 
 def available(options: dict) -> bool:

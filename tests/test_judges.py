@@ -11,8 +11,8 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg import ssimulacra2 as ss2
-from rdjpeg.butteraugli import BINARY_ENV, butteraugli
+from rdjpeg.metrics import ssimulacra2 as ss2
+from rdjpeg.metrics.butteraugli import BINARY_ENV, butteraugli
 from rdjpeg.plugins import get_metric
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,7 +219,7 @@ def test_ssimulacra2_loss_takes_out_of_range_inputs_without_nan():
 def test_docstring_examples_run():
     import doctest
 
-    import rdjpeg.codec
+    import rdjpeg.pipeline
 
-    for module in (ss2, rdjpeg.codec):
+    for module in (ss2, rdjpeg.pipeline):
         assert doctest.testmod(module).failed == 0, module.__name__

@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
-from rdjpeg.lagrangian import estimate_lambda
-from rdjpeg.masking import AdaptiveMasking, adaptive_masking
+from rdjpeg.models.lagrangian import estimate_lambda
+from rdjpeg.models.masking import AdaptiveMasking, adaptive_masking
 
 
 def photo(h=64, w=80, seed=0) -> torch.Tensor:

@@ -7,8 +7,8 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg.rate import RateEstimator, estimate_bits, nonzero_count, rate_estimator, rate_weights_path, rho_proxy
-from rdjpeg.simulator import simulate_jpeg
+from rdjpeg.jpeg.simulator import simulate_jpeg
+from rdjpeg.models.rate import RateEstimator, estimate_bits, nonzero_count, rate_estimator, rate_weights_path, rho_proxy
 
 
 def natural(h, w, seed=0):

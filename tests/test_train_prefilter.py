@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from rdjpeg.cli import main
-from rdjpeg.prefilter import load_prefilter
+from rdjpeg.models.prefilter import load_prefilter
 from rdjpeg.train.data import ImagePool
 from rdjpeg.train.prefilter import PrefilterConfig, RDLoss, train_prefilter
 

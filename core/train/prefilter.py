@@ -33,15 +33,15 @@ import torch.distributed as dist
 from PIL import Image
 from torch import Tensor
 
-from ..backends import pillow_jpeg_bytes
 from ..images import roundtrip, tensor_to_pixels
-from ..lagrangian import estimate_lambda, fast_lambda
-from ..masking import adaptive_masking
+from ..jpeg.backends import pillow_jpeg_bytes
+from ..jpeg.simulator import simulate_jpeg
+from ..jpeg.tables import PILLOW_SUBSAMPLING
+from ..models.lagrangian import estimate_lambda, fast_lambda
+from ..models.masking import adaptive_masking
+from ..models.prefilter import Prefilter, load_prefilter, save_prefilter
+from ..models.rate import estimate_bits, rho_proxy
 from ..plugins import get_metric, loss_name
-from ..prefilter import Prefilter, load_prefilter, save_prefilter
-from ..rate import estimate_bits, rho_proxy
-from ..simulator import simulate_jpeg
-from ..tables import PILLOW_SUBSAMPLING
 from .data import ImagePool
 
 LAMBDAS = ("exact", "fast", "fixed")
@@ -82,7 +82,7 @@ class PrefilterConfig:
 
     def check(self) -> None:
         if self.masking is None:
-            from ..codec import MASKED_METRICS
+            from ..pipeline import MASKED_METRICS
 
             self.masking = loss_name(self.metric) in MASKED_METRICS
         for name, value, allowed in (("lambda_mode", self.lambda_mode, LAMBDAS), ("rate", self.rate, RATES),

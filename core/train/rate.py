@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from ..backends import pillow_jpeg_bytes
 from ..images import tensor_to_pixels
-from ..prefilter import Prefilter, load_prefilter
-from ..rate import HEADS, RateEstimator, _load_rate
-from ..simulator import simulate_jpeg
-from ..tables import PILLOW_SUBSAMPLING
+from ..jpeg.backends import pillow_jpeg_bytes
+from ..jpeg.simulator import simulate_jpeg
+from ..jpeg.tables import PILLOW_SUBSAMPLING
+from ..models.prefilter import Prefilter, load_prefilter
+from ..models.rate import HEADS, RateEstimator, _load_rate
 from .data import ImagePool
 
 MODES = (("4:2:0", 0.45), ("4:4:4", 0.25), ("4:2:2", 0.1), ("gray", 0.2))

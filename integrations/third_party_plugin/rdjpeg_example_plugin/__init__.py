@@ -7,8 +7,8 @@ Install it (``pip install ./integrations/third_party_plugin``) and both appear i
 
 from __future__ import annotations
 
-from rdjpeg.backends import PillowBackend
 from rdjpeg.hookspecs import hookimpl
+from rdjpeg.jpeg.backends import PillowBackend
 from rdjpeg.metrics import Metric
 
 

@@ -24,7 +24,7 @@ import os
 import torch
 from torch import Tensor, nn
 
-from .simulator import JPEGSimulation, simulate_jpeg
+from ..jpeg.simulator import JPEGSimulation, simulate_jpeg
 
 HEADS = ("default", "optimize")
 

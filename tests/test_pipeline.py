@@ -6,7 +6,7 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg.lagrangian import estimate_lambda
+from rdjpeg.models.lagrangian import estimate_lambda
 
 
 def photo(h=64, w=80, seed=0):

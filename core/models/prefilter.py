@@ -31,10 +31,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from .hookspecs import hookimpl
-from .plugins import loss_name
-from .simulator import _check_image, _dct_matrix, resolve_quality
-from .tables import RGB_TO_YCBCR, quality_tables
+from ..hookspecs import hookimpl
+from ..jpeg.simulator import _check_image, _dct_matrix, resolve_quality
+from ..jpeg.tables import RGB_TO_YCBCR, quality_tables
+from ..plugins import loss_name
 
 BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chroma blocks
 COEFFICIENT_CONTEXT = 4  # body channels each coefficient's MLP sees besides its own features

@@ -19,11 +19,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from .butteraugli import butteraugli
-from .hookspecs import hookimpl
-from .images import as_rgb, tensor_to_pixels
-from .ssimulacra2 import ssimulacra2, ssimulacra2_loss
-from .validate import check_images
+from ..hookspecs import hookimpl
+from ..images import as_rgb, tensor_to_pixels
+from ..validate import check_images
+
+# Imported as modules: a function of the same name would hide the submodule (``rdjpeg.metrics.ssimulacra2``).
+from . import butteraugli, ssimulacra2
 
 LPIPS_WEIGHTS_ENV = "RDJPEG_LPIPS_WEIGHTS"
 
@@ -215,28 +216,28 @@ class LPIPS(Metric):
 
 
 class SSIMULACRA2(Metric):
-    """SSIMULACRA2 (:mod:`rdjpeg.ssimulacra2`): 100 = identical, 90 visually lossless, 50 medium, 30 low quality.
-    Its loss is ``1 - score / 100``, differentiable; like LPIPS it must see the artifacts to counter them."""
+    """SSIMULACRA2 (:mod:`rdjpeg.metrics.ssimulacra2`): 100 = identical, 90 visually lossless, 50 medium, 30 low
+    quality. Its loss is ``1 - score / 100``, differentiable; like LPIPS it must see the artifacts to counter them."""
 
     name, higher_is_better, unit = "ssimulacra2", True, ""
     gradient_at = "decoded"
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
-        return ssimulacra2_loss(x, y)
+        return ssimulacra2.ssimulacra2_loss(x, y)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
-        return ssimulacra2(x, y)
+        return ssimulacra2.ssimulacra2(x, y)
 
 
 class Butteraugli(Metric):
-    """butteraugli distance, 3-norm (:mod:`rdjpeg.butteraugli`, libjxl's reference binary); lower is better."""
+    """butteraugli distance, 3-norm (:mod:`rdjpeg.metrics.butteraugli`, libjxl's reference binary); lower is better."""
 
     name, higher_is_better, unit = "butteraugli", False, ""
     judge_only = True
     column = 1  # of butteraugli()'s (max-norm, 3-norm)
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
-        return butteraugli(x, y)[:, self.column]
+        return butteraugli.butteraugli(x, y)[:, self.column]
 
 
 class ButteraugliMax(Butteraugli):

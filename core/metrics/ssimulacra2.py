@@ -32,8 +32,8 @@ from kornia.color import rgb_to_linear_rgb
 from kornia.filters import filter2d_separable
 from torch import Tensor, nn
 
-from .images import as_rgb
-from .validate import check_images
+from ..images import as_rgb
+from ..validate import check_images
 
 NUM_SCALES = 6
 MIN_SIDE = 8

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageFile
 
-from .hookspecs import hookimpl
+from ..hookspecs import hookimpl
 from .simulator import resolve_subsampling
 from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, quality_tables
 

@@ -28,10 +28,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from ..jpeg.simulator import _check_image, _dct_matrix, resolve_quality, resolve_subsampling, simulate_jpeg, unblockify
+from ..jpeg.tables import RGB_TO_YCBCR, SUBSAMPLINGS
 from .lagrangian import fast_lambda
 from .rate import RateEstimator, rate_estimator
-from .simulator import _check_image, _dct_matrix, resolve_quality, resolve_subsampling, simulate_jpeg, unblockify
-from .tables import RGB_TO_YCBCR, SUBSAMPLINGS
 
 _YCC_TO_RGB = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR))
 # RGB MSE per pixel of a unit error in Y, Cb, Cr (mean over the three channels of the squared inverse-colour column).

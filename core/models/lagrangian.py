@@ -21,11 +21,11 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .backends import pillow_jpeg_bytes
-from .images import roundtrip, tensor_to_pixels
-from .plugins import get_metric, loss_name
-from .simulator import _check_image, resolve_quality, resolve_subsampling
-from .tables import PILLOW_SUBSAMPLING
+from ..images import roundtrip, tensor_to_pixels
+from ..jpeg.backends import pillow_jpeg_bytes
+from ..jpeg.simulator import _check_image, resolve_quality, resolve_subsampling
+from ..jpeg.tables import PILLOW_SUBSAMPLING
+from ..plugins import get_metric, loss_name
 
 
 def real_rd_points(
@@ -114,8 +114,8 @@ def lambda_features(
 ) -> Tensor:
     """(B, 2): the metric's loss D(q) of the real (= simulated) decode and the rate network's bpp R(q), with the
     IJG tables at ``quality`` or the encoder's own ``tables``."""
+    from ..jpeg.simulator import simulate_jpeg
     from .rate import estimate_bits
-    from .simulator import simulate_jpeg
 
     m = get_metric(metric)
     sim = simulate_jpeg(x, quality, subsampling, tables=tables)

@@ -22,13 +22,13 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .backends import check_quality
 from .images import image_to_tensor, roundtrip, tensor_to_pixels
-from .lagrangian import estimate_lambda
-from .masking import adaptive_masking
+from .jpeg.backends import check_quality
+from .jpeg.simulator import resolve_subsampling, simulate_jpeg
+from .models.lagrangian import estimate_lambda
+from .models.masking import adaptive_masking
+from .models.rate import estimate_bits
 from .plugins import get_backend, get_metric, get_model, loss_name, models
-from .rate import estimate_bits
-from .simulator import resolve_subsampling, simulate_jpeg
 
 Progress = Callable[[dict], None]
 
@@ -119,7 +119,7 @@ def encode(
         prefilter: "auto" (the shipped default for ``metric``: the msssim and lpips networks; none for mse, whose
             default is the masking), a model name ("mse", "msssim", "lpips" or a plugin's), an ``nn.Module`` called
             as ``prefilter(x, quality)``, or None.
-        masking: adaptive DCT-domain masking (:mod:`rdjpeg.masking`) after the prefilter. Default: on for "mse"
+        masking: adaptive DCT-domain masking (:mod:`rdjpeg.models.masking`) after the prefilter. Default: on for "mse"
             (its decisions weigh squared error; for MS-SSIM it is neutral and for LPIPS harmful, BENCHMARKS.md), off
             with custom ``qtables`` (its decisions need the encoder's tables).
         callback: called with a dict (step, real cost, bpp, best step) after every real-codec check.

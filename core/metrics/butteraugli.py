@@ -19,8 +19,8 @@ import torch
 from PIL import Image
 from torch import Tensor
 
-from .images import tensor_to_pixels
-from .validate import check_images
+from ..images import tensor_to_pixels
+from ..validate import check_images
 
 BINARY_ENV = "RDJPEG_BUTTERAUGLI"
 MIN_SIDE = 8  # below 8×8 the binary scores any pair 0

@@ -25,13 +25,13 @@ import torch
 
 from .hookspecs import hookimpl
 from .images import Encoder, image_to_tensor, open_image, roundtrip
+from .pipeline import encode
 from .plugins import backends, codecs, get_backend, get_metric, metrics
+from .validate import check_quality
 
 
 def _rdjpeg_codec(options: dict) -> Encoder:
     """``rdjpeg[:metric=…+effort=…+backend=…+<jpeg options>]``: rdjpeg.encode as an evaluation codec."""
-    from .pipeline import encode
-
     settings = {"metric": "mse", "effort": 0, "backend": "pillow", **options}
     return lambda pixels, quality: encode(pixels, quality, **settings)
 
@@ -81,8 +81,7 @@ class Codec:
         if self.name in codecs():
             return codecs()[self.name](dict(self.options))
         backend = get_backend(self.name)
-        backend.require()
-        backend.check_options(self.options)
+        backend.check(self.options)  # the rest (gray images, pixels, quality) when it encodes
         return lambda pixels, quality: backend.encode(pixels, quality, **self.options)
 
 
@@ -230,8 +229,7 @@ def evaluate(
     for c in parsed:
         c.encoder()  # a missing optional backend or a bad option fails here, before any work
     for q in qualities:
-        if isinstance(q, bool) or not isinstance(q, (int, np.integer)) or not 1 <= q <= 100:
-            raise ValueError(f"qualities must be integers in 1..100, got {q!r}")
+        check_quality(q, "qualities")
     if len(set(qualities)) < 2:
         raise ValueError("BD-rates need at least two distinct qualities")
     unknown = [m for m in metric_names if m not in metrics()]

@@ -1,4 +1,5 @@
-"""``rdjpeg.encode``: optional prefilter → optional per-image RD refinement → a real encoder backend → JPEG bytes.
+"""``rdjpeg.encode``: optional prefilter → optional adaptive masking → optional per-image RD refinement → a real
+encoder backend → JPEG bytes; and the target-size search.
 
 Per-image refinement (``effort`` > 0) runs gradient descent on the image for this image, this quality and this
 metric:
@@ -16,21 +17,26 @@ starting point by that cost.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
 from .images import image_to_tensor, roundtrip, tensor_to_pixels
-from .jpeg.backends import check_quality
-from .jpeg.simulator import resolve_subsampling, simulate_jpeg
-from .models.lagrangian import estimate_lambda
-from .models.masking import adaptive_masking
+from .jpeg.backends import Backend
+from .jpeg.simulator import simulate
+from .models.lagrangian import measure_lambda
+from .models.masking import apply_masking
 from .models.rate import estimate_bits
 from .plugins import get_backend, get_metric, get_model, loss_name, models
+from .validate import check_int, check_quality, subsampling_name
 
 Progress = Callable[[dict], None]
+MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose default pipeline includes adaptive masking
+TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
 
 
 def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
@@ -47,16 +53,10 @@ def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
         return prefilter
     if prefilter == "auto":
         name = loss_name(metric)
-        if name in MASKED_METRICS:
-            return None  # for MSE the masking alone measured better than the network in front of it
-        return models()[name]() if name in models() else None
+        return models()[name]() if name in models() and name not in MASKED_METRICS else None
     if isinstance(prefilter, str):
         return get_model(prefilter)()
-    raise ValueError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")
-
-
-MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose default pipeline includes adaptive masking
-TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
+    raise TypeError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")
 
 
 def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
@@ -68,30 +68,47 @@ def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
     return y.clamp(0, 1).clone()  # clone: a normal tensor, usable as the start of refinement
 
 
-def _subsampling(encoder, quality: int, jpeg_options: dict) -> str:
-    """The chroma subsampling the backend will use with these options."""
-    chosen = jpeg_options.get("subsampling", -1)
-    return encoder.subsampling(quality, **jpeg_options) if chosen in (-1, None) else resolve_subsampling(chosen)
+@dataclass
+class Writer:
+    """A backend with the user's options: writes files, and tells the simulator what the file will hold."""
+
+    backend: Backend
+    options: dict = field(default_factory=dict)
+
+    def __call__(self, pixels: np.ndarray, quality: int) -> bytes:
+        return self.backend.write(pixels, quality, **self.options)
+
+    def subsampling(self, quality: int) -> str:
+        chosen = self.options.get("subsampling", -1)
+        return self.backend.subsampling(quality, **self.options) if chosen == -1 else subsampling_name(chosen)
+
+    def tables(self, quality: int) -> Tensor | None:
+        """(1, 2, 8, 8) int64 tables for the simulator; None: the IJG tables at ``quality`` (Pillow)."""
+        if self.backend.name == "pillow":
+            return None
+        return torch.as_tensor(self.backend.tables(quality, **self.options), dtype=torch.int64)[None]
 
 
-def _tables(encoder, quality: int, jpeg_options: dict) -> Tensor | None:
-    """The quantization tables the backend will use, for the simulator; None: the IJG tables (Pillow)."""
-    return None if encoder.name == "pillow" else torch.as_tensor(encoder.tables(quality, **jpeg_options))
+@dataclass
+class Settings:
+    """Checked arguments of :func:`encode` that shape the edit."""
+
+    metric: str
+    model: nn.Module | None
+    masking: bool
+    effort: int
+    check_every: int
+    lr: float
+    callback: Progress | None
 
 
-def preprocess(x: Tensor, quality: int, model: nn.Module | None, masking: bool, encoder, jpeg_options: dict) -> Tensor:
+def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> Tensor:
     """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder."""
-    y = apply_prefilter(model, x, quality)
-    if masking:
-        tables = _tables(encoder, quality, jpeg_options)
-        y = adaptive_masking(y, quality, _subsampling(encoder, quality, jpeg_options), tables=tables)
+    y = apply_prefilter(settings.model, x, quality)
+    if settings.masking:
+        q = torch.tensor([quality], device=y.device)
+        y = apply_masking(y, q, writer.subsampling(quality), tables=writer.tables(quality))
     return y
-
-
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-        raise ValueError(f"{name} must be an integer ≥ {low}, got {value!r}")
-    return int(value)
 
 
 def encode(
@@ -119,9 +136,9 @@ def encode(
         prefilter: "auto" (the shipped default for ``metric``: the msssim and lpips networks; none for mse, whose
             default is the masking), a model name ("mse", "msssim", "lpips" or a plugin's), an ``nn.Module`` called
             as ``prefilter(x, quality)``, or None.
-        masking: adaptive DCT-domain masking (:mod:`rdjpeg.models.masking`) after the prefilter. Default: on for "mse"
-            (its decisions weigh squared error; for MS-SSIM it is neutral and for LPIPS harmful, BENCHMARKS.md), off
-            with custom ``qtables`` (its decisions need the encoder's tables).
+        masking: adaptive DCT-domain masking (:mod:`rdjpeg.models.masking`) after the prefilter. Default: on for
+            "mse" (its decisions weigh squared error; for MS-SSIM it is neutral and for LPIPS harmful,
+            BENCHMARKS.md), off with custom ``qtables`` (its decisions need the encoder's tables).
         callback: called with a dict (step, real cost, bpp, best step) after every real-codec check.
         max_bytes: target size: the highest quality whose file fits in this many bytes (binary search, prefilter on).
         check_every: refinement steps between real-codec checks.
@@ -132,7 +149,8 @@ def encode(
         The bytes of a standard JPEG file.
 
     Raises:
-        ValueError: bad arguments, or no quality fits ``max_bytes``; raised before any output exists.
+        TypeError: an argument of the wrong type.
+        ValueError: a bad value, or no quality fits ``max_bytes``; raised before any output exists.
 
     Example:
         >>> from PIL import Image
@@ -140,44 +158,50 @@ def encode(
         >>> data[:2]
         b'\\xff\\xd8'
     """
-    effort = _check_int("effort", effort, 0)
-    check_every = _check_int("check_every", check_every, 1)
     x = image_to_tensor(image)
-    encoder = get_backend(backend)
-    if getattr(get_metric(metric), "judge_only", False):  # unknown metric: fails here
-        raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
-    model = resolve_prefilter(prefilter, metric)
+    writer = Writer(get_backend(backend), jpeg_options)
+    writer.backend.check(jpeg_options, gray=x.shape[1] == 1)
+    settings = _settings(metric, prefilter, masking, jpeg_options, effort, check_every, lr, callback)
     if quality is not None:
         quality = check_quality(quality)
-    encoder.check_options(jpeg_options)
+    if max_bytes is None:
+        quality = 75 if quality is None else quality
+        start = preprocess(x, quality, settings, writer)
+        return (
+            writer(tensor_to_pixels(start), quality)
+            if settings.effort == 0
+            else refine(x, start, quality, settings, writer)
+        )
+    max_bytes = check_int("max_bytes", max_bytes, 1)
+    quality, data = search_quality(lambda q: writer(tensor_to_pixels(preprocess(x, q, settings, writer)), q),
+                                   100 if quality is None else quality, max_bytes)  # fmt: skip
+    if settings.effort == 0:
+        return data
+    refined = refine(x, preprocess(x, quality, settings, writer), quality, settings, writer)
+    return refined if len(refined) <= max_bytes else data
+
+
+def _settings(metric, prefilter, masking, jpeg_options, effort, check_every, lr, callback) -> Settings:
+    """:class:`Settings` from :func:`encode`'s arguments, checked."""
+    if getattr(get_metric(metric), "judge_only", False):  # unknown metric: fails here
+        raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
     if masking is None:
         masking = loss_name(metric) in MASKED_METRICS and jpeg_options.get("qtables") is None
     elif not isinstance(masking, bool):
-        raise ValueError(f"masking must be True, False or None, got {masking!r}")
-
-    def start_at(q: int) -> Tensor:
-        return preprocess(x, q, model, masking, encoder, jpeg_options)
-
-    if max_bytes is not None:
-        max_bytes = _check_int("max_bytes", max_bytes, 1)
-        top = 100 if quality is None else quality
-        quality, data = search_quality(lambda q: encoder.encode(tensor_to_pixels(start_at(q)), q, **jpeg_options),
-                                       top, max_bytes)  # fmt: skip
-        if effort == 0:
-            return data
-        refined = _refine(x, start_at(quality), quality, metric, encoder, effort, callback, check_every, lr,
-                          jpeg_options)  # fmt: skip
-        return refined if len(refined) <= max_bytes else data
-    quality = 75 if quality is None else quality
-    start = start_at(quality)
-    if effort == 0:
-        return encoder.encode(tensor_to_pixels(start), quality, **jpeg_options)
-    return _refine(x, start, quality, metric, encoder, effort, callback, check_every, lr, jpeg_options)
+        raise TypeError(f"masking must be True, False or None, got {masking!r}")
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)):
+        raise TypeError(f"lr must be a number, got {lr!r}")
+    if not (math.isfinite(lr) and lr > 0):
+        raise ValueError(f"lr must be a positive number, got {lr!r}")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable, got {callback!r}")
+    return Settings(metric, resolve_prefilter(prefilter, metric), masking, check_int("effort", effort, 0),
+                    check_int("check_every", check_every, 1), float(lr), callback)  # fmt: skip
 
 
 def search_quality(write: Callable[[int], bytes], top: int, max_bytes: int) -> tuple[int, bytes]:
     """The highest quality in 1..``top`` whose file fits in ``max_bytes`` (sizes grow with quality), and its bytes."""
-    lo, hi, best = 1, check_quality(top), None
+    lo, hi, best = 1, top, None
     while lo <= hi:
         mid = (lo + hi) // 2
         data = write(mid)
@@ -191,44 +215,41 @@ def search_quality(write: Callable[[int], bytes], top: int, max_bytes: int) -> t
     return best
 
 
-def _refine(x, start, quality, metric, encoder, effort, callback, check_every, lr, jpeg_options) -> bytes:
+def refine(x: Tensor, start: Tensor, quality: int, settings: Settings, writer: Writer) -> bytes:
     """Per-image gradient descent on the RD cost from ``start``; the best iterate by the real codec's cost."""
-    m = get_metric(metric)
-
-    def write(pixels: np.ndarray, q: int) -> bytes:
-        return encoder.encode(pixels, q, **jpeg_options)
+    m = get_metric(settings.metric)
 
     def measure(candidate: Tensor) -> tuple[float, float, bytes]:
         """(real distortion, real bpp, bytes) of the backend's file."""
-        blob, decoded, bpp = roundtrip(write, tensor_to_pixels(candidate), quality)
+        blob, decoded, bpp = roundtrip(writer, tensor_to_pixels(candidate), quality)
         with torch.inference_mode():
             d = float(m.loss(x, decoded)[0])
         return d, bpp, blob
 
-    d0, bpp0, best = measure(start)  # also validates quality, options and backend before any optimization
+    d0, bpp0, best = measure(start)
     # The slope of this encoder's own curve: its tables and entropy coding set the price of a bit. (Custom qtables do
     # not move with the quality, so there the IJG curve stands in.)
-    curve = None if "qtables" in jpeg_options else write
-    lam = float(estimate_lambda(x, quality, metric, encode=curve))
+    curve = None if "qtables" in writer.options else writer
+    lam = float(measure_lambda(x, torch.tensor([quality]), settings.metric, encode=curve))
     best_cost, best_step = d0 + lam * bpp0, 0
     pixels = x.shape[-1] * x.shape[-2]
-    subsampling = _subsampling(encoder, quality, jpeg_options)
-    tables = _tables(encoder, quality, jpeg_options)
+    q, subsampling, tables = torch.tensor([quality]), writer.subsampling(quality), writer.tables(quality)
     xp = start.clone().requires_grad_()
-    optimizer = torch.optim.Adam([xp], lr=lr / 255)
-    for step in range(1, effort + 1):
-        sim = simulate_jpeg(xp.clamp(0, 1), quality, subsampling, tables=tables)
+    optimizer = torch.optim.Adam([xp], lr=settings.lr / 255)
+    for step in range(1, settings.effort + 1):
+        sim = simulate(xp.clamp(0, 1), q, subsampling, tables=tables)
         d = sim.distortion(m.loss, x, getattr(m, "gradient_at", "proxy"))
         loss = d.sum() + lam * estimate_bits(sim).sum() / pixels
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if step % check_every == 0 or step == effort:
-            with torch.no_grad():
-                d, bpp, blob = measure(xp.clamp(0, 1))
-            cost = d + lam * bpp
-            if cost < best_cost:
-                best_cost, best, best_step = cost, blob, step
-            if callback is not None:
-                callback({"step": step, "cost": cost, "bpp": bpp, "best_cost": best_cost, "best_step": best_step})
+        if step % settings.check_every and step != settings.effort:
+            continue
+        with torch.no_grad():
+            d, bpp, blob = measure(xp.clamp(0, 1))
+        cost = d + lam * bpp
+        if cost < best_cost:
+            best_cost, best, best_step = cost, blob, step
+        if settings.callback is not None:
+            settings.callback({"step": step, "cost": cost, "bpp": bpp, "best_cost": best_cost, "best_step": best_step})
     return best

@@ -24,14 +24,6 @@ PILLOW_JPEG_OPTIONS = frozenset({
 AS_RGB = ("RGBX", "YCbCr")
 
 
-def check_quality(quality) -> int:
-    """Pillow's meaning: -1 is the default (75); libjpeg clamps any other integer to 1..100. Like Pillow's JPEG save,
-    only Python integers are taken (a bool too, a numpy integer not)."""
-    if not isinstance(quality, int):
-        raise ValueError(f"quality must be an integer (clamped to 1..100; -1 for the default), got {quality!r}")
-    return 75 if quality == -1 else min(100, max(1, quality))
-
-
 def encode_image(im: Image.Image, info: dict) -> bytes:
     """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written)."""
     if im.width == 0 or im.height == 0:
@@ -40,6 +32,7 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     import rdjpeg
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
     from rdjpeg.plugins import get_backend
+    from rdjpeg.validate import pillow_quality
 
     accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend", "pillow")).options
     unknown = set(info) - accepted
@@ -48,7 +41,7 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     options = dict(info)
     if options.get("quality") == "keep":
         raise ValueError(f'quality="keep" re-uses a JPEG\'s own tables and is not supported by {FORMAT}')
-    quality = check_quality(options.pop("quality", -1))
+    quality = pillow_quality(options.pop("quality", -1))
     if options.get("qtables") is not None and info.get("quality", -1) == -1:
         quality = 50  # Pillow uses custom tables unscaled without a quality: libjpeg's scale at 50 is 100 %
     if options.pop("progression", False):

@@ -25,16 +25,7 @@ import rdjpeg
 from rdjpeg.models.masking import adaptive_masking
 from rdjpeg.pipeline import MASKED_METRICS, resolve_prefilter
 from rdjpeg.plugins import get_backend, loss_name
-
-
-def _quality_range(quality: int | Sequence[int]) -> tuple[int, int]:
-    pair = [quality, quality] if isinstance(quality, int) and not isinstance(quality, bool) else quality
-    if (not isinstance(pair, Sequence) or len(pair) != 2 or any(isinstance(q, bool) or not isinstance(q, int)
-                                                                 for q in pair)):  # fmt: skip
-        raise ValueError(f"quality must be an int or a (min, max) pair of ints, got {quality!r}")
-    if not 1 <= pair[0] <= pair[1] <= 100:
-        raise ValueError(f"quality must satisfy 1 ≤ min ≤ max ≤ 100, got {quality!r}")
-    return int(pair[0]), int(pair[1])
+from rdjpeg.validate import quality_range
 
 
 class RDJPEG(v2.Transform):
@@ -56,7 +47,7 @@ class RDJPEG(v2.Transform):
     def __init__(self, quality: int | Sequence[int] = 75, metric: str = "mse", backend: str = "pillow",
                  effort: int = 0, **jpeg_options: Any) -> None:  # fmt: skip
         super().__init__()
-        self.quality = _quality_range(quality)
+        self.quality = quality_range(quality)
         self.metric, self.backend, self.effort, self.jpeg_options = metric, backend, effort, jpeg_options
         get_backend(backend)  # unknown backend → error now, not in a worker
 
@@ -116,7 +107,7 @@ class DiffRDJPEG(nn.Module):
     def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse", subsampling: str = "4:2:0",
                  masking: bool | None = None) -> None:  # fmt: skip
         super().__init__()
-        self.quality, self.metric, self.subsampling = _quality_range(quality), metric, subsampling
+        self.quality, self.metric, self.subsampling = quality_range(quality), metric, subsampling
         self.masking = loss_name(metric) in MASKED_METRICS if masking is None else masking
         self.prefilter = resolve_prefilter("auto", metric) if metric is not None else None
 

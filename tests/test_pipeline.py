@@ -75,11 +75,11 @@ def test_prefilter_choices():
     assert rdjpeg.encode(a, 50, prefilter=rdjpeg.prefilter("mse", pretrained=False)) == rdjpeg.encode(
         a, 50, prefilter=None
     )
-    with pytest.raises(ValueError, match="masking"):
+    with pytest.raises(TypeError, match="masking"):
         rdjpeg.encode(a, 50, masking="yes")
     with pytest.raises(ValueError, match="unknown prefilter model"):
         rdjpeg.encode(a, 50, prefilter="nope")
-    with pytest.raises(ValueError, match="prefilter must be"):
+    with pytest.raises(TypeError, match="prefilter must be"):
         rdjpeg.encode(a, 50, prefilter=3)
 
 

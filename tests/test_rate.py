@@ -70,7 +70,7 @@ def test_accuracy_on_generated_images(optimize):
 
 
 def test_bad_arguments():
-    with pytest.raises(ValueError, match="optimize"):
+    with pytest.raises(TypeError, match="optimize"):
         estimate_bits(torch.rand(1, 3, 8, 8), 50, optimize="yes")
     with pytest.raises(ValueError, match=r"1\.\.100"):
         estimate_bits(torch.rand(1, 3, 8, 8), 0)

@@ -51,12 +51,13 @@ def test_annotations_pass_through():
     assert out["image"].dtype == torch.float32
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"quality": 0}, "quality"), ({"quality": (50, 40)}, "quality"), ({"quality": (1, 2, 3)}, "quality"),
-    ({"quality": 50.0}, "quality"), ({"backend": "nope"}, "backend"),
+@pytest.mark.parametrize("kwargs,match,error", [
+    ({"quality": 0}, "quality", ValueError), ({"quality": (50, 40)}, "quality", ValueError),
+    ({"quality": (1, 2, 3)}, "quality", TypeError), ({"quality": 50.0}, "quality", TypeError),
+    ({"backend": "nope"}, "backend", ValueError),
 ])  # fmt: skip
-def test_bad_arguments(kwargs, match):
-    with pytest.raises(ValueError, match=match):
+def test_bad_arguments(kwargs, match, error):
+    with pytest.raises(error, match=match):
         RDJPEG(**kwargs)
 
 

@@ -18,7 +18,7 @@ import torch
 from PIL import Image, ImageFile
 
 from ..hookspecs import hookimpl
-from .simulator import resolve_subsampling
+from ..validate import check_pixels, check_quality, subsampling_name
 from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, quality_tables
 
 _SUBSAMPLING_OF_LAYER = {factors: name for name, factors in SUBSAMPLINGS.items()}  # Pillow's layer (h, v) → name
@@ -52,23 +52,6 @@ def pillow_jpeg_bytes(image: Image.Image, **options) -> bytes:
     return buf.getvalue()
 
 
-def check_pixels(pixels: np.ndarray) -> np.ndarray:
-    """Validate (H, W), (H, W, 1) or (H, W, 3) uint8 pixels; return them as (H, W) or (H, W, 3)."""
-    if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8:
-        raise ValueError(f"pixels must be a uint8 numpy array, got {getattr(pixels, 'dtype', type(pixels))}")
-    if pixels.ndim == 3 and pixels.shape[2] == 1:
-        pixels = pixels[..., 0]
-    if pixels.ndim not in (2, 3) or (pixels.ndim == 3 and pixels.shape[2] != 3) or 0 in pixels.shape:
-        raise ValueError(f"pixels must have shape (H, W) or (H, W, 3), got {pixels.shape}")
-    return pixels
-
-
-def check_quality(quality: int) -> int:
-    if isinstance(quality, bool) or not isinstance(quality, (int, np.integer)) or not 1 <= quality <= 100:
-        raise ValueError(f"quality must be an integer in 1..100, got {quality!r}")
-    return int(quality)
-
-
 class Backend:
     """Base class of encoder backends.
 
@@ -93,13 +76,10 @@ class Backend:
         if not self.available():
             raise ImportError(f"the {self.name!r} backend is not installed: pip install 'rdjpeg[{self.extra}]'")
 
-    def prepare(self, pixels: np.ndarray, options: dict) -> np.ndarray:
-        """Common checks before encoding: installed, options known, pixels valid."""
+    def check(self, options: dict, gray: bool = False) -> None:
+        """Raise unless this backend can write with these options (for a gray image when ``gray``): installed,
+        every option known, and the backend's own rules, which subclasses add by extending this."""
         self.require()
-        self.check_options(options)
-        return check_pixels(pixels)
-
-    def check_options(self, options: dict) -> None:
         unknown = set(options) - self.options
         if unknown:
             raise ValueError(
@@ -107,6 +87,14 @@ class Backend:
             )
 
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
+        """The bytes of a JPEG file of uint8 ``pixels`` (H, W[, 1|3]); checks everything, then :meth:`write`."""
+        pixels = check_pixels(pixels)
+        self.check(options, gray=pixels.ndim == 2)
+        return self.write(pixels, check_quality(quality), **options)
+
+    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        """:meth:`encode` for checked inputs (pixels (H, W) or (H, W, 3), options that passed :meth:`check`):
+        what a backend implements."""
         raise NotImplementedError
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 — backends are long-lived singletons
@@ -121,7 +109,7 @@ class Backend:
         return tables, subsampling
 
     def _probe_with(self, quality: int, options: dict) -> tuple[np.ndarray, str]:
-        return self.probe(check_quality(quality), **{k: options[k] for k in self.table_options & options.keys()})
+        return self.probe(quality, **{k: options[k] for k in self.table_options & options.keys()})
 
     def tables(self, quality: int, **options) -> np.ndarray:
         """The tables at ``quality`` with these encoder options (those outside ``table_options`` are ignored)."""
@@ -143,15 +131,19 @@ class PillowBackend(Backend):
         "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
     })  # fmt: skip
 
-    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
-        pixels = self.prepare(pixels, options)
-        if "subsampling" in options:
-            options["subsampling"] = PILLOW_SUBSAMPLING[resolve_subsampling(options["subsampling"])]
-        return pillow_jpeg_bytes(Image.fromarray(pixels), quality=check_quality(quality), **options)
+    def check(self, options: dict, gray: bool = False) -> None:
+        super().check(options, gray)
+        if options.get("subsampling", -1) != -1:  # -1: Pillow's default
+            subsampling_name(options["subsampling"])
+
+    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        if options.get("subsampling", -1) != -1:
+            options["subsampling"] = PILLOW_SUBSAMPLING[subsampling_name(options["subsampling"])]
+        return pillow_jpeg_bytes(Image.fromarray(pixels), quality=quality, **options)
 
     def tables(self, quality: int, **options) -> np.ndarray:
         # libjpeg's IJG scaling is computed, not probed: the simulator's own tables.
-        return quality_tables(torch.tensor([check_quality(quality)]))[0].numpy()
+        return quality_tables(torch.tensor([quality]))[0].numpy()
 
 
 # mozjpeg's built-in base quantization tables (``cjpeg -quant-table N``), scaled by quality like the IJG ones.
@@ -197,16 +189,18 @@ class MozJPEGBackend(Backend):
     options = frozenset({"subsampling", "optimize", "progressive", "table", "exif", "icc_profile"})
     table_options = frozenset({"table"})
 
-    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
-        pixels = self.prepare(pixels, options)
-        subsampling = resolve_subsampling(options.get("subsampling", "4:2:0"))
-        if subsampling == "4:2:2" and pixels.ndim == 3:
+    def check(self, options: dict, gray: bool = False) -> None:
+        super().check(options, gray)
+        if subsampling_name(options.get("subsampling", "4:2:0")) == "4:2:2" and not gray:
             raise ValueError("the 'mozjpeg' backend writes 4:2:0 (cjpeg's default) or 4:4:4, not 4:2:2")
         if options.get("optimize") is False:
             raise ValueError("the 'mozjpeg' backend always writes optimized Huffman tables (trellis needs them)")
+        mozjpeg_table(options.get("table", "imagemagick"))
+
+    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        subsampling = subsampling_name(options.get("subsampling", "4:2:0"))
         progressive = bool(options.get("progressive", True))
         table = mozjpeg_table(options.get("table", "imagemagick"))
-        quality = check_quality(quality)
         import pyvips
 
         pixels = np.ascontiguousarray(pixels)
@@ -235,21 +229,22 @@ class JpegliBackend(Backend):
     name, module, extra = "jpegli", "pyjpegli", "jpegli"
     options = frozenset({"subsampling", "optimize"})
 
-    def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
-        pixels = self.prepare(pixels, options)
-        if pixels.ndim == 2:
+    def check(self, options: dict, gray: bool = False) -> None:
+        super().check(options, gray)
+        if gray:
             raise ValueError("the 'jpegli' backend (pyjpegli) encodes RGB only")
-        if "subsampling" in options and resolve_subsampling(options["subsampling"]) != "4:2:0":
+        if "subsampling" in options and subsampling_name(options["subsampling"]) != "4:2:0":
             raise ValueError("the 'jpegli' backend chooses its own subsampling (4:2:0); it cannot be set")
+        if options.get("optimize") and importlib.util.find_spec("mozjpeg_lossless_optimization") is None:
+            raise ImportError("jpegli's optimize=True needs pip install 'rdjpeg[jpegli]'")
+
+    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         import pyjpegli
 
-        data = pyjpegli.encode(np.ascontiguousarray(pixels).tobytes(), pixels.shape[1], pixels.shape[0],
-                               check_quality(quality))  # fmt: skip
+        data = pyjpegli.encode(np.ascontiguousarray(pixels).tobytes(), pixels.shape[1], pixels.shape[0], quality)
         if options.get("optimize"):
-            try:
-                import mozjpeg_lossless_optimization
-            except ImportError as error:
-                raise ImportError("jpegli's optimize=True needs pip install 'rdjpeg[jpegli]'") from error
+            import mozjpeg_lossless_optimization
+
             data = mozjpeg_lossless_optimization.optimize(data)
         return data
 

@@ -27,6 +27,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..validate import check_choice, check_image, quality_tensor, subsampling_name, tables_tensor
 from .tables import SUBSAMPLINGS, quality_tables
 
 ROUNDINGS = ("mask", "ste", "cubic", "noise")
@@ -314,60 +315,6 @@ class JPEGSimulation:
         return real + (smooth - smooth.detach())
 
 
-def _check_image(x: Tensor) -> None:
-    if not isinstance(x, Tensor):
-        raise ValueError(f"image must be a torch.Tensor, got {type(x).__name__}")
-    if not x.is_floating_point():
-        raise ValueError(f"image must be a float tensor with values in [0, 1], got dtype {x.dtype}")
-    if x.dim() != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"image must have shape (B, 3, H, W) or (B, 1, H, W), got {tuple(x.shape)}")
-    if x.shape[-1] < 1 or x.shape[-2] < 1 or x.shape[0] < 1:
-        raise ValueError(f"image must not be empty, got shape {tuple(x.shape)}")
-    lo, hi = (v.item() for v in torch.aminmax(x.detach()))  # one pass; NaN propagates into both
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        raise ValueError("image contains NaN or infinite values")
-    if lo < 0 or hi > 1:
-        raise ValueError(f"image values must lie in [0, 1], got range [{lo:.4g}, {hi:.4g}]")
-
-
-def resolve_subsampling(subsampling: str | int) -> str:
-    """Accept "4:4:4" / "4:2:2" / "4:2:0" or Pillow's 0 / 1 / 2."""
-    if isinstance(subsampling, int) and not isinstance(subsampling, bool) and 0 <= subsampling < len(SUBSAMPLINGS):
-        return list(SUBSAMPLINGS)[subsampling]
-    if subsampling not in SUBSAMPLINGS:
-        raise ValueError(f"unknown subsampling {subsampling!r}; expected one of {list(SUBSAMPLINGS)} or 0, 1, 2")
-    return subsampling
-
-
-def resolve_quality(quality: int | float | Tensor, batch: int, device: torch.device) -> Tensor:
-    """Validate a scalar or per-sample quality and return it as a (B,) int64 tensor."""
-    if isinstance(quality, bool) or not isinstance(quality, (int, float, Tensor)):
-        raise ValueError(f"quality must be a number or a tensor, got {type(quality).__name__}")
-    q = torch.as_tensor(quality, dtype=torch.float64).detach().to("cpu").flatten()
-    if q.numel() not in (1, batch):
-        raise ValueError(f"quality must be a scalar or have one value per image ({batch}), got {q.numel()} values")
-    if not torch.isfinite(q).all():
-        raise ValueError("quality must be finite, got NaN or infinity")
-    if (q < 1).any() or (q > 100).any():
-        raise ValueError(f"quality must lie in 1..100, got {q.tolist()}")
-    if (q != q.round()).any():
-        raise ValueError(f"quality must be a whole number, got {q.tolist()}")
-    return q.to(torch.int64).expand(batch).to(device)
-
-
-def resolve_tables(tables: Tensor, batch: int, device: torch.device) -> Tensor:
-    """Validate custom quantization tables: (2, 8, 8) or (B, 2, 8, 8), natural order, integers 1..32767.
-
-    Values above 255 need 16-bit tables (extended JPEG); mozjpeg writes them at low qualities."""
-    given = torch.as_tensor(tables).detach()
-    t = given[None] if given.dim() == 3 else given
-    if t.dim() != 4 or t.shape[1:] != (2, 8, 8) or t.shape[0] not in (1, batch):
-        raise ValueError(f"tables must have shape (2, 8, 8) or (B, 2, 8, 8), got {tuple(given.shape)}")
-    if not torch.isfinite(t.double()).all() or (t != t.round()).any() or (t < 1).any() or (t > 32767).any():
-        raise ValueError("tables must hold whole numbers in 1..32767")
-    return t.to(device=device, dtype=torch.int64).expand(batch, 2, 8, 8)
-
-
 def simulate_jpeg(
     x: Tensor,
     quality: int | float | Tensor = 75,
@@ -405,16 +352,22 @@ def simulate_jpeg(
         >>> sim.decoded.shape, sim.coefficients[1].shape
         (torch.Size([2, 3, 32, 48]), torch.Size([2, 2, 3, 8, 8]))
     """
-    _check_image(x)
-    if rounding not in ROUNDINGS:
-        raise ValueError(f"unknown rounding {rounding!r}; expected one of {list(ROUNDINGS)}")
-    subsampling = resolve_subsampling(subsampling)
-    B, C, H, W = x.shape
+    check_image(x)
+    check_choice("rounding", rounding, ROUNDINGS)
+    B = x.shape[0]
+    q = quality_tensor(quality, B, x.device) if tables is None else None
+    tables = tables_tensor(tables, B, x.device) if tables is not None else None
+    return simulate(x, q, subsampling_name(subsampling), rounding, tables, relaxed, decode)
+
+
+def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str = "mask", tables: Tensor | None = None,
+             relaxed: bool = False, decode: bool = True) -> JPEGSimulation:  # fmt: skip
+    """:func:`simulate_jpeg` for checked inputs: ``quality`` (B,) int64 (None with ``tables`` (B, 2, 8, 8) int64),
+    ``subsampling`` a name. Inside rdjpeg; 60+ lines because the exact and linear pipelines run side by side."""
+    C, H, W = x.shape[1:]
     device, dtype = x.device, x.dtype
     if tables is None:
-        tables = quality_tables(resolve_quality(quality, B, device))
-    else:
-        tables = resolve_tables(tables, B, device)
+        tables = quality_tables(quality)
     hmax, vmax = SUBSAMPLINGS[subsampling] if C == 3 else (1, 1)
     dct = _dct_matrix(dtype, device)
 
@@ -512,10 +465,8 @@ class DiffJPEG(nn.Module):
 
     def __init__(self, subsampling: str | int = "4:2:0", rounding: str = "mask") -> None:
         super().__init__()
-        self.subsampling = resolve_subsampling(subsampling)
-        if rounding not in ROUNDINGS:
-            raise ValueError(f"unknown rounding {rounding!r}; expected one of {list(ROUNDINGS)}")
-        self.rounding = rounding
+        self.subsampling = subsampling_name(subsampling)
+        self.rounding = check_choice("rounding", rounding, ROUNDINGS)
 
     def forward(self, x: Tensor, quality: int | float | Tensor = 75, tables: Tensor | None = None) -> Tensor:
         return diff_jpeg(x, quality, self.subsampling, self.rounding, tables)

@@ -14,18 +14,18 @@ smoothing) and returns λ = −e·D(q)/R(q).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 import torch
 from PIL import Image
 from torch import Tensor
 
-from ..images import roundtrip, tensor_to_pixels
+from ..images import Encoder, roundtrip, tensor_to_pixels
 from ..jpeg.backends import pillow_jpeg_bytes
-from ..jpeg.simulator import _check_image, resolve_quality, resolve_subsampling
+from ..jpeg.simulator import simulate
 from ..jpeg.tables import PILLOW_SUBSAMPLING
 from ..plugins import get_metric, loss_name
+from ..validate import check_image, check_int, quality_tensor, subsampling_name, tables_tensor
+from .rate import estimate_bits
 
 
 def real_rd_points(
@@ -34,7 +34,7 @@ def real_rd_points(
     metric: str,
     subsampling: str = "4:2:0",
     optimize: bool = False,
-    encode: Callable[[np.ndarray, int], bytes] | None = None,
+    encode: Encoder | None = None,
 ):
     """(bpp, distortion in loss units) of the real files of one (C, H, W) image at each quality: Pillow's, or
     ``encode(pixels, quality)``'s (then ``subsampling`` and ``optimize`` are its business)."""
@@ -65,7 +65,7 @@ def estimate_lambda(
     subsampling: str | int = "4:2:0",
     optimize: bool = False,
     step: int = 5,
-    encode: Callable[[np.ndarray, int], bytes] | None = None,
+    encode: Encoder | None = None,
 ) -> Tensor:
     """Slope −dD/dR of each image's real JPEG RD curve at its quality, in the metric's loss units per bpp.
 
@@ -87,12 +87,18 @@ def estimate_lambda(
         >>> estimate_lambda(torch.rand(1, 3, 32, 32), quality=50, metric="mse").shape
         torch.Size([1])
     """
-    _check_image(x)
-    q = resolve_quality(quality, x.shape[0], torch.device("cpu"))
-    subsampling = resolve_subsampling(subsampling)
-    get_metric(metric)  # unknown metric → ValueError before any work
+    check_image(x)
+    q = quality_tensor(quality, x.shape[0], "cpu")
+    get_metric(metric)  # unknown metric → UnknownPluginError before any work
+    check_int("step", step, 1)
+    return measure_lambda(x, q, metric, subsampling_name(subsampling), optimize, step, encode)
+
+
+def measure_lambda(x: Tensor, quality: Tensor, metric: str, subsampling: str = "4:2:0", optimize: bool = False,
+                   step: int = 5, encode: Encoder | None = None) -> Tensor:  # fmt: skip
+    """:func:`estimate_lambda` for checked inputs (``quality`` (B,) int64, ``subsampling`` a name)."""
     lambdas = []
-    for image, qi in zip(x, q.tolist(), strict=True):
+    for image, qi in zip(x, quality.tolist(), strict=True):
         qualities = sorted({min(100, max(1, qi + k * step)) for k in (-2, -1, 0, 1, 2)})
         bpp, d = real_rd_points(image, qualities, metric, subsampling, optimize, encode)
         at = qualities.index(qi)
@@ -107,18 +113,15 @@ def estimate_lambda(
 
 def lambda_features(
     x: Tensor,
-    quality: int | float | Tensor,
+    quality: Tensor | None,
     metric: str = "mse",
     subsampling: str = "4:2:0",
     tables: Tensor | None = None,
 ) -> Tensor:
     """(B, 2): the metric's loss D(q) of the real (= simulated) decode and the rate network's bpp R(q), with the
-    IJG tables at ``quality`` or the encoder's own ``tables``."""
-    from ..jpeg.simulator import simulate_jpeg
-    from .rate import estimate_bits
-
+    IJG tables at ``quality`` ((B,) int64) or the encoder's own ``tables`` ((B, 2, 8, 8) int64)."""
     m = get_metric(metric)
-    sim = simulate_jpeg(x, quality, subsampling, tables=tables)
+    sim = simulate(x, quality, subsampling, tables=tables)
     d = m.loss(x, sim.decoded).double().clamp_min(1e-12)
     r = estimate_bits(sim).double() / (x.shape[-1] * x.shape[-2])
     return torch.stack([d, r], 1)
@@ -147,10 +150,18 @@ def fast_lambda(
     Validated against :func:`estimate_lambda` on Kodak (BENCHMARKS.md); use it where five real encodes per image
     and step are too slow (LPIPS training batches).
     """
-    name = loss_name(metric)
-    if name not in FAST_LAMBDA:
+    check_image(x)
+    if loss_name(metric) not in FAST_LAMBDA:
         raise ValueError(f"no fast λ fit for metric {metric!r}; fitted: {sorted(FAST_LAMBDA)}")
-    a, b, c = FAST_LAMBDA[name]
+    q = quality_tensor(quality, x.shape[0], x.device) if tables is None else None
+    tables = tables_tensor(tables, x.shape[0], x.device) if tables is not None else None
+    return predict_lambda(x, q, metric, subsampling_name(subsampling), tables)
+
+
+def predict_lambda(x: Tensor, quality: Tensor | None, metric: str = "mse", subsampling: str = "4:2:0",
+                   tables: Tensor | None = None) -> Tensor:  # fmt: skip
+    """:func:`fast_lambda` for checked inputs (as :func:`lambda_features` takes them)."""
+    a, b, c = FAST_LAMBDA[loss_name(metric)]
     with torch.no_grad():
         d, r = lambda_features(x, quality, metric, subsampling, tables).log().unbind(1)
     return (a + b * d + c * r).exp()

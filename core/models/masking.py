@@ -28,9 +28,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from ..jpeg.simulator import _check_image, _dct_matrix, resolve_quality, resolve_subsampling, simulate_jpeg, unblockify
+from ..jpeg.simulator import _dct_matrix, simulate, unblockify
 from ..jpeg.tables import RGB_TO_YCBCR, SUBSAMPLINGS
-from .lagrangian import fast_lambda
+from ..validate import check_image, check_int, quality_tensor, subsampling_name, tables_tensor
+from .lagrangian import predict_lambda
 from .rate import RateEstimator, rate_estimator
 
 _YCC_TO_RGB = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR))
@@ -75,43 +76,54 @@ def adaptive_masking(
         >>> y.shape
         torch.Size([1, 3, 32, 32])
     """
-    _check_image(x)
-    if iterations < 0:
-        raise ValueError(f"iterations must be ≥ 0, got {iterations}")
-    q = resolve_quality(quality, x.shape[0], x.device)
+    check_image(x)
+    check_int("iterations", iterations, 0)
+    q = quality_tensor(quality, x.shape[0], x.device)
+    tables = tables_tensor(tables, x.shape[0], x.device) if tables is not None else None
+    return apply_masking(x, q, subsampling_name(subsampling), lam, tables, scale, iterations, margin, model)
+
+
+def apply_masking(x: Tensor, quality: Tensor, subsampling: str, lam: Tensor | None = None,
+                  tables: Tensor | None = None, scale: float = SCALE, iterations: int = ITERATIONS,
+                  margin: float = MARGIN, model: RateEstimator | None = None) -> Tensor:  # fmt: skip
+    """:func:`adaptive_masking` for checked inputs (``quality`` (B,) int64, ``subsampling`` a name, ``tables``
+    None or (B, 2, 8, 8) int64)."""
     model = model or rate_estimator()
     if lam is None:
-        lam = fast_lambda(x, q, "mse", subsampling, tables)
+        lam = predict_lambda(x, quality, "mse", subsampling, tables)
     lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1, 1)
-    H, W = x.shape[-2:]
-    m = _dct_matrix(x.dtype, x.device)
     colour = _YCC_TO_RGB.to(x)
-    h, v = SUBSAMPLINGS[resolve_subsampling(subsampling)]
-    factors = (v, h)  # rows, columns of luma pixels per chroma sample
     with torch.inference_mode(False), torch.enable_grad():
         x = x.detach().clone()
         for _ in range(iterations):
-            sim = simulate_jpeg(x, q, subsampling, tables=tables, decode=False)
+            sim = simulate(x, quality, subsampling, tables=tables, decode=False)
             levels = [k.detach().clone().requires_grad_() for k in sim.coefficients]
             model(levels)[:, 0].sum().backward()
-            edits = []
-            for ci, (k, u) in enumerate(zip(levels, sim.scaled, strict=True)):
-                saving, k, u = k.grad * k.detach().sign(), k.detach(), u.detach()  # bits saved by |k| − 1
-                step = sim.tables[:, min(ci, 1), None, None].to(x)
-                (v, h), a, mag = (1, 1) if ci == 0 else factors, u.abs(), k.abs()
-                dsse = step.square() * ((mag - 1 - a).square() - (mag - a).square())
-                lower = (mag >= 1) & (_COMPONENT_WEIGHT[ci] * v * h * dsse / 255**2 < scale * lam * saving)
-                lower[..., 0, 0] = False  # DC is coded as a difference to the previous block: leave it
-                target = torch.minimum((mag - 0.5 - margin).clamp_min(0), a)
-                delta = torch.where(lower, (target - a) * u.sign(), torch.zeros_like(u)) * step
-                plane = unblockify(m.T @ delta @ m)  # orthonormal inverse DCT: the sample changes
-                # A chroma sample covers v×h pixels; the encoder's averaging gives the change back exactly.
-                edits.append(plane.repeat_interleave(v, 1).repeat_interleave(h, 2)[:, :H, :W])
+            edits = [_component_edit(ci, k, u, sim, x.shape[-2:], lam, scale, margin)
+                     for ci, (k, u) in enumerate(zip(levels, sim.scaled, strict=True))]  # fmt: skip
             change = torch.stack(edits, 1)
             if len(edits) == 3:
                 change = torch.einsum("ck,bkhw->bchw", colour, change)
             x = (x + change / 255).clamp(0, 1)
     return x
+
+
+def _component_edit(ci: int, k: Tensor, u: Tensor, sim, size, lam: Tensor, scale: float, margin: float) -> Tensor:
+    """The pixel change (in 8-bit levels) of component ``ci`` that lowers the levels worth lowering, from its
+    levels ``k`` (their gradient: the rate network's marginal bits) and unrounded coefficients ``u``."""
+    saving, k, u = k.grad * k.detach().sign(), k.detach(), u.detach()  # bits saved by |k| − 1
+    step = sim.tables[:, min(ci, 1), None, None].to(u)
+    h, v = SUBSAMPLINGS[sim.subsampling] if ci else (1, 1)  # luma pixels per chroma sample: columns, rows
+    a, mag = u.abs(), k.abs()
+    dsse = step.square() * ((mag - 1 - a).square() - (mag - a).square())
+    lower = (mag >= 1) & (_COMPONENT_WEIGHT[ci] * v * h * dsse / 255**2 < scale * lam * saving)
+    lower[..., 0, 0] = False  # DC is coded as a difference to the previous block: leave it
+    target = torch.minimum((mag - 0.5 - margin).clamp_min(0), a)
+    delta = torch.where(lower, (target - a) * u.sign(), torch.zeros_like(u)) * step
+    m = _dct_matrix(u.dtype, u.device)
+    plane = unblockify(m.T @ delta @ m)  # orthonormal inverse DCT: the sample changes
+    # A chroma sample covers v×h pixels; the encoder's averaging gives the change back exactly.
+    return plane.repeat_interleave(v, 1).repeat_interleave(h, 2)[:, : size[0], : size[1]]
 
 
 class AdaptiveMasking(nn.Module):

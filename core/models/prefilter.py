@@ -32,9 +32,10 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..hookspecs import hookimpl
-from ..jpeg.simulator import _check_image, _dct_matrix, resolve_quality
+from ..jpeg.simulator import _dct_matrix
 from ..jpeg.tables import RGB_TO_YCBCR, quality_tables
 from ..plugins import loss_name
+from ..validate import check_image, check_int, quality_tensor
 
 BLOCK_GRID = 16  # a 4:2:0 MCU: the chroma features see the encoder's real chroma blocks
 COEFFICIENT_CONTEXT = 4  # body channels each coefficient's MLP sees besides its own features
@@ -239,8 +240,8 @@ class Prefilter(nn.Module):
         return edit
 
     def forward(self, x: Tensor, quality: int | float | Tensor = 75) -> Tensor:
-        _check_image(x)
-        q = resolve_quality(quality, x.shape[0], x.device)
+        check_image(x, values=False)  # a module in training loops: its input's range is the caller's
+        q = quality_tensor(quality, x.shape[0], x.device)
         gray = x.shape[1] == 1
         rgb = x.expand(-1, 3, -1, -1) if gray else x
         H, W = rgb.shape[-2:]
@@ -275,8 +276,8 @@ class Prefilter(nn.Module):
 
         Memory grows with the tile, not the image: a 24-megapixel image needs only one tile's activations at a time.
         """
-        _check_image(x)
-        if tile < BLOCK_GRID or tile % BLOCK_GRID:
+        check_image(x, values=False)
+        if check_int("tile", tile, BLOCK_GRID) % BLOCK_GRID:
             raise ValueError(f"tile must be a positive multiple of {BLOCK_GRID}, got {tile}")
         H, W = x.shape[-2:]
         if tile >= H and tile >= W:

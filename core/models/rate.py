@@ -139,7 +139,7 @@ def estimate_bits(
         torch.Size([2])
     """
     if not isinstance(optimize, bool):
-        raise ValueError(f"optimize must be True or False, got {optimize!r}")
+        raise TypeError(f"optimize must be True or False, got {optimize!r}")
     sim = x if isinstance(x, JPEGSimulation) else simulate_jpeg(x, quality, subsampling, decode=False)
     model = model or rate_estimator()
     return model(sim.coefficients)[:, int(optimize)]

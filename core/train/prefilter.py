@@ -41,6 +41,7 @@ from ..models.lagrangian import estimate_lambda, fast_lambda
 from ..models.masking import adaptive_masking
 from ..models.prefilter import Prefilter, load_prefilter, save_prefilter
 from ..models.rate import estimate_bits, rho_proxy
+from ..pipeline import MASKED_METRICS
 from ..plugins import get_metric, loss_name
 from .data import ImagePool
 
@@ -82,8 +83,6 @@ class PrefilterConfig:
 
     def check(self) -> None:
         if self.masking is None:
-            from ..pipeline import MASKED_METRICS
-
             self.masking = loss_name(self.metric) in MASKED_METRICS
         for name, value, allowed in (("lambda_mode", self.lambda_mode, LAMBDAS), ("rate", self.rate, RATES),
                                      ("rounding", self.rounding, ROUNDINGS)):  # fmt: skip

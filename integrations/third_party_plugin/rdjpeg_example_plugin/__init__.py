@@ -28,8 +28,8 @@ class Pillow444(PillowBackend):
 
     name = "pillow-444"
 
-    def encode(self, pixels, quality=75, **options):
-        return super().encode(pixels, quality, **{"subsampling": "4:4:4", **options})
+    def write(self, pixels, quality, **options):
+        return super().write(pixels, quality, **{"subsampling": "4:4:4", **options})
 
     def subsampling(self, quality, **options):
         return "4:4:4"

@@ -25,6 +25,13 @@ def write_atomically(path: str | os.PathLike, data: bytes) -> None:
         raise
 
 
+def save_safetensors(tensors: dict, path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
+    """Tensors as a safetensors file (no pickle), written atomically."""
+    from safetensors.torch import save  # torch: not for the callers of this module that write images only
+
+    write_atomically(path, save({k: v.detach().cpu().contiguous() for k, v in tensors.items()}, metadata))
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)

@@ -62,7 +62,12 @@ def test_stops_after_minutes_and_resumes(data, tmp_path):
     cfg = PrefilterConfig(**{**TINY, "steps": 1000, "val_every": 5})
     logs = []
     train_prefilter([data], str(tmp_path), cfg, minutes=0.0, log=logs.append)
-    assert "stopping after 0.0 minutes at step 5; run again to resume" in logs
+    # one process stops at once, validated and checkpointed (under DDP: at the next validation)
+    assert logs[-1] == "stopping after 0.0 minutes at step 1; run again to resume"
+    assert logs[0]["step"] == 1 and os.path.isfile(tmp_path / "prefilter.safetensors")
+    logs = []
+    train_prefilter([data], str(tmp_path), cfg, minutes=0.0, log=logs.append)
+    assert logs[0] == "resumed at step 1" and logs[-1].endswith("at step 2; run again to resume")
 
 
 @pytest.mark.filterwarnings("ignore:Curves do not overlap")  # lr 1 may wreck the model: NaN BD-rate
@@ -110,7 +115,8 @@ def test_strength_calibration_keeps_the_best_real_scale(data, tmp_path):
     # steps=0 with init: calibrate existing weights without training them
     only = PrefilterConfig(**{**TINY, "steps": 0, "strengths": (0.5,), "init": str(tmp_path / "prefilter.safetensors")})
     train_prefilter([data], str(tmp_path / "again"), only, log=logs.append)
-    assert set(json.loads((tmp_path / "again" / "log.jsonl").read_text())["strengths"]) == {"1.0", "0.5"}
+    first, last = (json.loads(line) for line in (tmp_path / "again" / "log.jsonl").read_text().splitlines())
+    assert first["step"] == 0 and set(last["strengths"]) == {"1.0", "0.5"}
 
 
 @pytest.mark.parametrize("option", [{"lambda_mode": "fixed"}, {"rate": "rho"}, {"rounding": "cubic"}])
@@ -129,7 +135,7 @@ def test_lambda_scale_multiplies_the_lagrangian():
 
 @pytest.mark.parametrize("option,match", [
     ({"lambda_mode": "guess"}, "lambda_mode"), ({"rate": "bits"}, "rate"), ({"rounding": "floor"}, "rounding"),
-    ({"quality_min": 0}, "qualities"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
+    ({"quality_min": 0}, "quality_min"), ({"quality_min": 50, "quality_max": 40}, "min ≤ max"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
     ({"init": "missing.safetensors"}, "init weights not found"), ({"strengths": (1.2, 0)}, "strengths"),
     ({"lambda_scale": 0.0}, "lambda_scale"),
 ])  # fmt: skip

@@ -29,11 +29,6 @@ from . import butteraugli, ssimulacra2
 LPIPS_WEIGHTS_ENV = "RDJPEG_LPIPS_WEIGHTS"
 
 
-def _check_pair(x: Tensor, y: Tensor) -> None:
-    if x.shape != y.shape or x.dim() != 4 or x.shape[1] not in (1, 3):
-        raise ValueError(f"metric inputs must be two (B, 1|3, H, W) tensors of one shape, got {x.shape} and {y.shape}")
-
-
 def _pad_to(x: Tensor, side: int) -> Tensor:
     """Replicate-pad the bottom/right of images smaller than ``side`` (for metrics with a minimum size)."""
     pad = (0, max(0, side - x.shape[-1]), 0, max(0, side - x.shape[-2]))
@@ -78,7 +73,7 @@ class PSNR(Metric):
     name, higher_is_better, unit = "psnr", True, "dB"
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
-        _check_pair(x, y)
+        check_images(x, y, 1, self.name, values=False)  # losses run in loops on tensors rdjpeg made
         return (x - y).square().mean((1, 2, 3))
 
     def score(self, x: Tensor, y: Tensor) -> Tensor:
@@ -99,7 +94,7 @@ class MSSSIM(Metric):
     def _ms_ssim(self, x: Tensor, y: Tensor) -> Tensor:
         from pytorch_msssim import ms_ssim
 
-        _check_pair(x, y)
+        check_images(x, y, 1, self.name, values=False)  # losses run in loops on tensors rdjpeg made
         x, y = _pad_to(as_rgb(x), 11), _pad_to(as_rgb(y), 11)
         side, levels = min(x.shape[-2:]), 5
         while levels > 1 and side <= 10 * 2 ** (levels - 1):
@@ -204,7 +199,7 @@ class LPIPS(Metric):
         self.weights = weights
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
-        _check_pair(x, y)
+        check_images(x, y, 1, self.name, values=False)  # losses run in loops on tensors rdjpeg made
         model = _lpips_model(self.weights or lpips_weights_path(), str(x.device))
         # AlexNet's stride-4 conv and two max-pools need at least 31 px: smaller images are edge-padded.
         x, y = _pad_to(as_rgb(x), 32), _pad_to(as_rgb(y), 32)

@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ..files import save_safetensors
 from ..hookspecs import hookimpl
 from ..jpeg.simulator import _dct_matrix
 from ..jpeg.tables import RGB_TO_YCBCR, quality_tables
@@ -297,9 +298,7 @@ class Prefilter(nn.Module):
 
 def save_prefilter(model: Prefilter, path: str, **metadata: str) -> None:
     """Write the weights as safetensors, with the architecture in the metadata so :func:`load_prefilter` needs no
-    other file. Written to a temporary name and renamed, so a reader never sees half a file."""
-    from safetensors.torch import save_file
-
+    other file. Written atomically, so a reader never sees half a file."""
     meta = {
         "channels": str(model.channels),
         "blocks": str(model.n_blocks),
@@ -308,9 +307,7 @@ def save_prefilter(model: Prefilter, path: str, **metadata: str) -> None:
         "chroma_mlp": str(model.chroma_mlp),
         **metadata,
     }
-    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, path + ".tmp", metadata=meta)
-    os.replace(path + ".tmp", path)
+    save_safetensors(model.state_dict(), path, meta)
 
 
 def load_prefilter(path: str) -> Prefilter:

@@ -23,7 +23,6 @@ import dataclasses
 import json
 import math
 import os
-import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -33,17 +32,20 @@ import torch.distributed as dist
 from PIL import Image
 from torch import Tensor
 
+from ..files import write_atomically
 from ..images import roundtrip, tensor_to_pixels
 from ..jpeg.backends import pillow_jpeg_bytes
-from ..jpeg.simulator import simulate_jpeg
+from ..jpeg.simulator import simulate, simulate_jpeg
 from ..jpeg.tables import PILLOW_SUBSAMPLING
-from ..models.lagrangian import estimate_lambda, fast_lambda
-from ..models.masking import adaptive_masking
+from ..models.lagrangian import estimate_lambda, measure_lambda, predict_lambda
+from ..models.masking import apply_masking
 from ..models.prefilter import Prefilter, load_prefilter, save_prefilter
 from ..models.rate import estimate_bits, rho_proxy
 from ..pipeline import MASKED_METRICS
 from ..plugins import get_metric, loss_name
+from ..validate import check_choice, check_int, check_quality, subsampling_name
 from .data import ImagePool
+from .harness import Run, distributed, warmup_cosine
 
 LAMBDAS = ("exact", "fast", "fixed")
 RATES = ("network", "rho")
@@ -82,20 +84,22 @@ class PrefilterConfig:
     strengths: tuple[float, ...] = ()  # after training, scale the best model's edits by the best of these (real BD)
 
     def check(self) -> None:
+        """Validate every field (TypeError / ValueError), and settle ``masking`` (None: as encode() does)."""
         if self.masking is None:
             self.masking = loss_name(self.metric) in MASKED_METRICS
-        for name, value, allowed in (("lambda_mode", self.lambda_mode, LAMBDAS), ("rate", self.rate, RATES),
-                                     ("rounding", self.rounding, ROUNDINGS)):  # fmt: skip
-            if value not in allowed:
-                raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}")
-        if not 1 <= self.quality_min <= self.quality_max <= 100:
-            raise ValueError(f"qualities must satisfy 1 ≤ min ≤ max ≤ 100, got {self.quality_min}..{self.quality_max}")
+        check_choice("lambda_mode", self.lambda_mode, LAMBDAS)
+        check_choice("rate", self.rate, RATES)
+        check_choice("rounding", self.rounding, ROUNDINGS)
+        self.subsampling = subsampling_name(self.subsampling)
+        check_quality(self.quality_min, "quality_min")
+        if check_quality(self.quality_max, "quality_max") < self.quality_min:
+            raise ValueError(f"qualities must satisfy min ≤ max, got {self.quality_min}..{self.quality_max}")
+        for q in self.val_qualities:
+            check_quality(q, "val_qualities")
         for name in ("luma_mlp", "chroma_mlp"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"{name} must be ≥ 0, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), 0)
         for name in ("steps", "batch", "crop", "channels", "blocks", "val_every", "val_images", "val_crop"):
-            if getattr(self, name) < 1 and not (name == "steps" and self.steps == 0 and self.init):
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+            check_int(name, getattr(self, name), 0 if name == "steps" and self.init else 1)
         if getattr(get_metric(self.metric), "judge_only", False):
             raise ValueError(f"metric {self.metric!r} is a judge only: nothing is trained on it")
         if not (math.isfinite(self.lambda_scale) and self.lambda_scale > 0):
@@ -142,13 +146,13 @@ class RDLoss:
         if self.cfg.lambda_mode == "fixed":
             lam = _interpolate(self.calibration["lambda"], q)
         elif self.cfg.lambda_mode == "fast":
-            lam = fast_lambda(x, q, self.cfg.metric, self.cfg.subsampling)
+            lam = predict_lambda(x, q, self.cfg.metric, self.cfg.subsampling)
         else:
-            lam = estimate_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling)
+            lam = measure_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling)
         return self.cfg.lambda_scale * lam.to(x)
 
     def cost(self, x: Tensor, xp: Tensor, q: Tensor, lam: Tensor) -> Tensor:
-        sim = simulate_jpeg(xp, q, self.cfg.subsampling, rounding=self.cfg.rounding)
+        sim = simulate(xp, q, self.cfg.subsampling, rounding=self.cfg.rounding)
         if self.cfg.rate == "rho":
             bits = _interpolate(self.calibration["bits_per_rho"], q).to(x) * rho_proxy(sim)
         else:
@@ -161,7 +165,7 @@ class RDLoss:
         y = model(x, q)
         if not self.cfg.masking:
             return y
-        masked = adaptive_masking(y.detach(), q, self.cfg.subsampling)
+        masked = apply_masking(y.detach(), q, self.cfg.subsampling)
         return y + (masked - y).detach()
 
     def __call__(self, model, x: Tensor, q: Tensor) -> Tensor:
@@ -245,14 +249,6 @@ def _as_json(cfg: PrefilterConfig) -> dict:
     return json.loads(json.dumps(dataclasses.asdict(cfg)))
 
 
-def _distributed() -> tuple[int, int]:
-    """(rank, world size); initializes the process group under torchrun."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world > 1 and not dist.is_initialized():
-        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
-    return (dist.get_rank(), world) if world > 1 else (0, 1)
-
-
 def _sample(rng: np.random.Generator, images: list[np.ndarray], cfg: PrefilterConfig, device) -> tuple[Tensor, Tensor]:
     crops = np.stack([ImagePool.crop(rng, images, cfg.crop, cfg.crop) for _ in range(cfg.batch)])
     x = torch.from_numpy(crops).to(device).permute(0, 3, 1, 2).float().div(255)
@@ -284,9 +280,7 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
     scaled by the calibrated strength when ``cfg.strengths`` is set: :func:`calibrate_strength`).
     """
     cfg.check()
-    rank, world = _distributed()
-    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}" if torch.cuda.is_available() else "cpu")
-    os.makedirs(out, exist_ok=True)
+    rank, world, device = distributed()
     pool = ImagePool(data)
     calibration = None
     if cfg.lambda_mode == "fixed" or cfg.rate == "rho":
@@ -295,88 +289,56 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
     validation = validation_set(pool, cfg) if rank == 0 else []
     model = Prefilter(cfg.channels, cfg.blocks, luma_mlp=cfg.luma_mlp, chroma_mlp=cfg.chroma_mlp)
     model = model.to(device).to(memory_format=torch.channels_last)
-    new = _start_from(model, cfg) if cfg.init else []
-    # Parameters the init weights lacked start from scratch: 10× the fine-tuning rate, or they would barely move.
-    groups = [
-        {"params": [p for n, p in model.named_parameters() if n not in new], "lr": cfg.lr},
-        {"params": [p for n, p in model.named_parameters() if n in new], "lr": cfg.lr * NEW_PARAMETER_LR},
-    ]
-    optimizer = torch.optim.Adam([g for g in groups if g["params"]])
-    warmup = max(1, cfg.steps // 50)
-    decay = max(1, cfg.steps)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, decay) / decay))
-    )
-    step, best = 0, math.inf
+    optimizer = _optimizer(model, cfg)
+    run = Run(out, model, optimizer, warmup_cosine(optimizer, cfg.steps), cfg.steps, cfg.val_every, _as_json(cfg),
+              minutes, rank, world, log)  # fmt: skip
+    weights = os.path.join(out, "prefilter.safetensors")
 
-    def validate() -> float:
+    def validate() -> tuple[dict, float]:
         model.eval()
         bd = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric, cfg.subsampling,
                           device)  # fmt: skip
         model.train()
-        return bd
+        return {"val_bd_rate": bd}, bd
 
-    checkpoint = os.path.join(out, "checkpoint.pt")
-    if os.path.isfile(checkpoint):
-        state = torch.load(checkpoint, map_location=device, weights_only=True)
-        if state["config"] != _as_json(cfg):
-            raise ValueError(f"{checkpoint} was written with a different configuration; use a new --out folder")
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        step, best = state["step"], state["best"]
-        log(f"resumed at step {step}")
-    elif rank == 0:
-        with open(os.path.join(out, "config.json"), "w") as f:
-            json.dump({"config": _as_json(cfg), "data": data, "world_size": world}, f, indent=1)
+    if not run.resume(device) and rank == 0:
+        write_atomically(os.path.join(out, "config.json"),
+                         json.dumps({"config": _as_json(cfg), "data": data, "world_size": world}, indent=1).encode())
         if cfg.init:  # the starting point is the score to beat: fine-tuning never ships something worse
-            best = validate()
-            save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
-            log({"step": 0, "val_bd_rate": best, "init": cfg.init})
+            run.best = validate()[1]
+            save_prefilter(model, weights, metric=cfg.metric)
+            run.record({"step": 0, "val_bd_rate": run.best, "init": cfg.init})
     net = torch.nn.parallel.DistributedDataParallel(model) if world > 1 else model
-    rng = np.random.default_rng([cfg.seed, rank, step])
-    start, losses = time.time(), []
-    with open(os.path.join(out, "log.jsonl"), "a") if rank == 0 else open(os.devnull, "w") as log_file:
-        while step < cfg.steps:
-            x, q = _sample(rng, pool.train, cfg, device)
-            loss = loss_fn(net, x, q)
-            optimizer.zero_grad()
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            schedule.step()
-            step += 1
-            losses.append(loss.item())
-            if step % cfg.val_every and step != cfg.steps:
-                continue
-            stop = torch.tensor([minutes is not None and time.time() - start > 60 * minutes], dtype=torch.int32)
-            if rank == 0:
-                bd = validate()
-                record = {"step": step, "loss": float(np.mean(losses)), "val_bd_rate": bd,
-                          "seconds": round(time.time() - start), "lr": schedule.get_last_lr()[0]}  # fmt: skip
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                log(record)
-                if bd < best:
-                    best = bd
-                    save_prefilter(model, os.path.join(out, "prefilter.safetensors"), metric=cfg.metric)
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "best": best,
-                            "schedule": schedule.state_dict(), "step": step,
-                            "config": _as_json(cfg)}, checkpoint)  # fmt: skip
-            losses = []
-            if world > 1:
-                dist.all_reduce(stop)  # every rank stops at the same step
-            if stop.item():
-                log(f"stopping after {minutes} minutes at step {step}; run again to resume")
-                break
-    if rank == 0 and cfg.strengths and step >= cfg.steps:
-        record = calibrate_strength(os.path.join(out, "prefilter.safetensors"), validation, cfg, best)
+    rng = np.random.default_rng([cfg.seed, rank, run.step])
+
+    def step() -> float:
+        x, q = _sample(rng, pool.train, cfg, device)
+        loss = loss_fn(net, x, q)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        run.schedule.step()
+        return loss.item()
+
+    run.train(step, validate, lambda: save_prefilter(model, weights, metric=cfg.metric))
+    if rank == 0 and cfg.strengths and run.finished:
+        record = calibrate_strength(weights, validation, cfg, run.best)
         if record:
-            with open(os.path.join(out, "log.jsonl"), "a") as log_file:
-                log_file.write(json.dumps(record) + "\n")
-            log(record)
+            run.record(record)
     if world > 1:
         del net  # free DDP's reducer (it holds gloo work objects) while the process group is still alive
         dist.barrier()
         dist.destroy_process_group()
     return model
+
+
+def _optimizer(model: Prefilter, cfg: PrefilterConfig) -> torch.optim.Adam:
+    """Adam over the model, started from ``cfg.init`` if set. Parameters the init weights lacked start from scratch
+    at 10× the fine-tuning rate, or they would barely move."""
+    new = _start_from(model, cfg) if cfg.init else []
+    groups = [
+        {"params": [p for n, p in model.named_parameters() if n not in new], "lr": cfg.lr},
+        {"params": [p for n, p in model.named_parameters() if n in new], "lr": cfg.lr * NEW_PARAMETER_LR},
+    ]
+    return torch.optim.Adam([g for g in groups if g["params"]])

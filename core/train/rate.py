@@ -9,22 +9,21 @@ takes that reward away, and the next prefilter trains on real savings only.
 
 from __future__ import annotations
 
-import json
-import math
 import os
-import time
 
 import numpy as np
 import torch
 from PIL import Image
 
+from ..files import save_safetensors
 from ..images import tensor_to_pixels
 from ..jpeg.backends import pillow_jpeg_bytes
-from ..jpeg.simulator import simulate_jpeg
+from ..jpeg.simulator import simulate
 from ..jpeg.tables import PILLOW_SUBSAMPLING
 from ..models.prefilter import Prefilter, load_prefilter
 from ..models.rate import HEADS, RateEstimator, _load_rate
 from .data import ImagePool
+from .harness import Run, warmup_cosine
 
 MODES = (("4:2:0", 0.45), ("4:4:4", 0.25), ("4:2:2", 0.1), ("gray", 0.2))
 SIDES = (16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
@@ -74,7 +73,7 @@ def relative_errors(model: RateEstimator, batches: list) -> np.ndarray:
     errors = []
     with torch.inference_mode():
         for x, q, subsampling, target in batches:
-            pred = model(simulate_jpeg(x, q, subsampling, decode=False).coefficients).double()
+            pred = model(simulate(x, q, subsampling, decode=False).coefficients).double()
             errors.append((pred / target - 1).abs().numpy())
     return np.concatenate(errors)
 
@@ -101,11 +100,8 @@ def train_rate(
     ``edited`` of the training crops gets (module docstring); the validation then holds as many edited batches as
     unedited ones, and the kept weights are those with the best mean error over both.
     """
-    from safetensors.torch import save_file
-
     if not 0 <= edited <= 1:
         raise ValueError(f"edited must be a share in [0, 1], got {edited}")
-    os.makedirs(out, exist_ok=True)
     pool = ImagePool(data)
     nets = [load_prefilter(p).eval() for p in prefilters]
     val_rng = np.random.default_rng(12345)
@@ -114,57 +110,33 @@ def train_rate(
         validation += [sample_batch(val_rng, pool.val, 8, prefilters=nets, edited=1.0) for _ in range(val_batches)]
     model = _load_rate(init).train().requires_grad_(True) if init else RateEstimator(hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    warmup = max(1, steps // 50)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda i: min(1, (i + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(i, steps) / steps))
-    )
-    step, best = 0, math.inf
-    checkpoint = os.path.join(out, "checkpoint.pt")
-    if os.path.isfile(checkpoint):
-        state = torch.load(checkpoint, weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        schedule.load_state_dict(state["schedule"])
-        step, best = state["step"], state["best"]
-        log(f"resumed at step {step}")
-    rng = np.random.default_rng(seed + step)
-    start = time.time()
-    with open(os.path.join(out, "log.jsonl"), "a") as log_file:
-        while step < steps:
-            x, q, subsampling, target = sample_batch(rng, pool.train, batch, prefilters=nets, edited=edited)
-            with torch.no_grad():
-                coefficients = simulate_jpeg(x, q, subsampling, decode=False).coefficients
-            pred = model(coefficients).double()
-            loss = (pred.log() - target.log()).square().mean()
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            step += 1
-            out_of_time = minutes is not None and time.time() - start > 60 * minutes
-            if step % val_every == 0 or step == steps or out_of_time:
-                err = relative_errors(model.eval(), validation)
-                model.train()
-                record = {"step": step, "loss": loss.item(), "seconds": round(time.time() - start),
-                          **{f"val_rel_err_{h}": float(err[:, i].mean()) for i, h in enumerate(HEADS)}}  # fmt: skip
-                if nets:  # the unedited half first, then the edited half
-                    half = len(err) // 2
-                    record |= {
-                        f"val_rel_err_{h}_{part}": float(err[rows, i].mean())
-                        for i, h in enumerate(HEADS)
-                        for part, rows in (("unedited", slice(None, half)), ("edited", slice(half, None)))
-                    }
-                log_file.write(json.dumps(record) + "\n")
-                log_file.flush()
-                log(record)
-                score = float(err.mean())
-                if score < best:
-                    best = score
-                    save_file({k: v.contiguous() for k, v in model.state_dict().items()},
-                              os.path.join(out, "rate.safetensors"))  # fmt: skip
-                torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                            "schedule": schedule.state_dict(), "step": step, "best": best}, checkpoint)  # fmt: skip
-            if out_of_time:
-                log(f"stopping after {minutes} minutes at step {step}; run again to resume")
-                break
+    run = Run(out, model, optimizer, warmup_cosine(optimizer, steps), steps, val_every, minutes=minutes, log=log)
+    run.resume()
+    rng = np.random.default_rng(seed + run.step)
+
+    def step() -> float:
+        x, q, subsampling, target = sample_batch(rng, pool.train, batch, prefilters=nets, edited=edited)
+        with torch.no_grad():
+            coefficients = simulate(x, q, subsampling, decode=False).coefficients
+        loss = (model(coefficients).double().log() - target.log()).square().mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        run.schedule.step()
+        return loss.item()
+
+    def validate() -> tuple[dict, float]:
+        err = relative_errors(model.eval(), validation)
+        model.train()
+        record = {f"val_rel_err_{h}": float(err[:, i].mean()) for i, h in enumerate(HEADS)}
+        if nets:  # the unedited half first, then the edited half
+            half = len(err) // 2
+            record |= {
+                f"val_rel_err_{h}_{part}": float(err[rows, i].mean())
+                for i, h in enumerate(HEADS)
+                for part, rows in (("unedited", slice(None, half)), ("edited", slice(half, None)))
+            }
+        return record, float(err.mean())
+
+    run.train(step, validate, lambda: save_safetensors(model.state_dict(), os.path.join(out, "rate.safetensors")))
     return model

@@ -24,12 +24,13 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.evaluate import Codec, bd_rate
+from rdjpeg.evaluate import Codec
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.models.lagrangian import estimate_lambda
 from rdjpeg.models.masking import adaptive_masking
 from rdjpeg.pipeline import _tables
 from rdjpeg.plugins import get_backend
+from rdjpeg.report import bd_rate
 
 QUALITIES = (20, 35, 50, 65, 80)
 

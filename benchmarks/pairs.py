@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from rdjpeg.evaluate import summarize
+from rdjpeg.report import summarize
 
 
 def split_pair(pair: str, labels: list[str]) -> tuple[str, str]:

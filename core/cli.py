@@ -1,4 +1,8 @@
-"""The ``rdjpeg`` command line."""
+"""The ``rdjpeg`` command line.
+
+Each subcommand imports its module when it runs, so that ``rdjpeg compress`` does not load what only evaluation and
+training need (``bjontegaard`` and ``matplotlib`` come with an optional extra).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,7 @@ import torch
 from PIL import Image
 
 from . import __version__
-from .files import write_atomically
+from .files import image_paths, write_atomically
 from .images import image_to_tensor, open_image
 from .jpeg.simulator import simulate_jpeg
 from .jpeg.tables import SUBSAMPLINGS
@@ -101,10 +105,11 @@ def _csv(kind: type = str):
 
 def evaluate(args: argparse.Namespace) -> int:
     """Real-codec RD evaluation: table on stdout, JSON/markdown/plots in --out."""
-    from .evaluate import Codec, expand_images, markdown_table, write_report
+    from .evaluate import Codec
     from .evaluate import evaluate as run_evaluation
+    from .report import markdown_table, write_report
 
-    images = expand_images(args.images)
+    images = image_paths(args.images)
     if not images:
         print(f"rdjpeg: error: no images match {args.images}", file=sys.stderr)
         return 2
@@ -172,6 +177,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rdjpeg", description="Rate-distortion-optimized preprocessing for JPEG.")
     parser.add_argument("--version", action="version", version=f"rdjpeg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
+    _add_compress(commands)
+    _add_simulate(commands)
+    _add_evaluate(commands)
+    train = commands.add_parser("train", help="train rdjpeg's networks").add_subparsers(dest="model", required=True)
+    _add_train_rate(train)
+    _add_train_prefilter(train)
+    return parser
+
+
+def _add_compress(commands) -> None:
+    """``rdjpeg compress``."""
     p = commands.add_parser(
         "compress", help="compress images to RD-optimized standard JPEGs",
         description="Compress images to standard JPEGs with rdjpeg's prefilter. Inputs are files, globs (quote "
@@ -210,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-file lines")
     p.set_defaults(run=compress)
 
+
+def _add_simulate(commands) -> None:
+    """``rdjpeg simulate``."""
     p = commands.add_parser("simulate", help="simulate a JPEG encode→decode and compare it with the real codec")
     p.add_argument("input", help="an image file Pillow can read")
     p.add_argument("-q", "--quality", type=_quality, default=75, metavar="1..100")
@@ -217,6 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", help="write the simulated decode here (PNG)")
     p.set_defaults(run=simulate)
 
+
+def _add_evaluate(commands) -> None:
+    """``rdjpeg evaluate``."""
     p = commands.add_parser("evaluate", help="RD evaluation of codecs with the real encoders and decoder (BD-rates)")
     p.add_argument("--images", nargs="+", required=True, help="image files, globs (** allowed) or folders")
     p.add_argument("--codecs", type=_csv(), default=["pillow"], help="e.g. pillow,pillow:optimize+progressive,mozjpeg")
@@ -235,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=evaluate)
 
-    train = commands.add_parser("train", help="train rdjpeg's networks").add_subparsers(dest="model", required=True)
+
+def _add_train_rate(train) -> None:
+    """``rdjpeg train rate``."""
     p = train.add_parser("rate", help="train the rate network on real Pillow file sizes (resumable)")
     p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
     p.add_argument("--out", required=True, help="folder for checkpoint.pt, rate.safetensors and log.jsonl")
@@ -253,6 +277,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--edited", type=float, default=0.5, help="share of crops edited by --prefilters (default 0.5)")
     p.set_defaults(run=train_rate)
 
+
+def _add_train_prefilter(train) -> None:
+    """``rdjpeg train prefilter``."""
     p = train.add_parser("prefilter", help="train the prefilter on D + λ(x)·R̂ through the simulator (resumable; "
                          "works under torchrun for DDP)")  # fmt: skip
     p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
@@ -290,7 +317,6 @@ def build_parser() -> argparse.ArgumentParser:
                    "BD-rate on the validation images (e.g. 1.15,1.3,1.45)")  # fmt: skip
     p.add_argument("--minutes", type=float, help="stop (resumably) after this many minutes")
     p.set_defaults(run=train_prefilter)
-    return parser
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,6 @@ interrupted job leaves no partial file and an existing output untouched. An exis
 
 from __future__ import annotations
 
-import glob
 import os
 import sys
 import time
@@ -15,9 +14,13 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 
+import torch
 from PIL import Image
 
-from .files import IMAGE_SUFFIXES, write_atomically
+from .files import find_images, write_atomically
+from .images import jpeg_mode
+from .pipeline import encode
+from .plugins import get_backend
 
 EXISTING = ("error", "skip", "overwrite")
 
@@ -36,17 +39,10 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
     """
     found: list[tuple[str, str]] = []  # (source, path relative to the output folder)
     for item in inputs:
-        if os.path.isdir(item):
-            for path in sorted(glob.glob(os.path.join(glob.escape(item), "**", "*"), recursive=True)):
-                if os.path.isfile(path) and path.lower().endswith(IMAGE_SUFFIXES):
-                    found.append((path, os.path.relpath(path, item)))
-        elif os.path.isfile(item):
-            found.append((item, os.path.basename(item)))
-        else:
-            matches = sorted(p for p in glob.glob(item, recursive=True) if os.path.isfile(p))
-            if not matches:
-                raise ValueError(f"no such file, folder or matching files: {item!r}")
-            found += [(p, os.path.basename(p)) for p in matches]
+        matches = find_images(item)
+        if not matches and not os.path.isdir(item):
+            raise ValueError(f"no such file, folder or matching files: {item!r}")
+        found += matches
     if not found:
         raise ValueError(f"no images found in {inputs}")
     single = len(inputs) == 1 and os.path.isfile(inputs[0]) and not os.path.isdir(output)
@@ -69,9 +65,6 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
     """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
     per-file problems (bad image, unwritable folder): they become "failed" with the reason. EXIF and ICC profile
     are carried over when ``keep_metadata`` and the backend (Pillow, mozjpeg) can write them."""
-    from .images import jpeg_mode
-    from .pipeline import encode
-    from .plugins import get_backend
 
     start = time.perf_counter()
     if os.path.exists(job.target) and existing != "overwrite":
@@ -94,8 +87,6 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
 
 
 def _init_worker(threads: int) -> None:
-    import torch
-
     torch.set_num_threads(threads)
 
 

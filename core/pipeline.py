@@ -111,7 +111,7 @@ def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> T
     return y
 
 
-def encode(
+def encode(  # 60+ lines: most of them the docstring of the main public function
     image,
     quality: int | None = None,
     metric: str = "mse",

@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 
 from rdjpeg.cli import main
-from rdjpeg.evaluate import Codec, bd_rate, evaluate, write_report
+from rdjpeg.evaluate import Codec, evaluate
 from rdjpeg.hookspecs import hookimpl
 from rdjpeg.plugins import plugin_manager
+from rdjpeg.report import bd_rate, write_report
 
 
 def padded_pillow(options):

@@ -135,7 +135,8 @@ def test_lambda_scale_multiplies_the_lagrangian():
 
 @pytest.mark.parametrize("option,match", [
     ({"lambda_mode": "guess"}, "lambda_mode"), ({"rate": "bits"}, "rate"), ({"rounding": "floor"}, "rounding"),
-    ({"quality_min": 0}, "quality_min"), ({"quality_min": 50, "quality_max": 40}, "min ≤ max"), ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
+    ({"quality_min": 0}, "quality_min"), ({"quality_min": 50, "quality_max": 40}, "min ≤ max"),
+    ({"steps": 0}, "steps"), ({"metric": "vmaf"}, "unknown metric"),
     ({"init": "missing.safetensors"}, "init weights not found"), ({"strengths": (1.2, 0)}, "strengths"),
     ({"lambda_scale": 0.0}, "lambda_scale"),
 ])  # fmt: skip

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import glob
 import os
 
 import numpy as np
 from PIL import Image
 
-from ..files import IMAGE_SUFFIXES
+from ..files import image_paths
 
 
 def find_images(folders: list[str]) -> list[str]:
-    paths = []
+    """The image files of the folders' trees, sorted; FileNotFoundError for a missing folder or no images."""
     for folder in folders:
         if not os.path.isdir(folder):
             raise FileNotFoundError(f"training data folder not found: {folder!r}")
-        paths += [p for p in glob.glob(os.path.join(folder, "**", "*"), recursive=True)
-                  if p.lower().endswith(IMAGE_SUFFIXES)]  # fmt: skip
+    paths = image_paths(folders)
     if not paths:
         raise FileNotFoundError(f"no images in {folders}")
-    return sorted(paths)
+    return paths
 
 
 class ImagePool:

@@ -41,6 +41,12 @@ def distributed() -> tuple[int, int, torch.device]:
     return (dist.get_rank(), world, device) if world > 1 else (0, 1, device)
 
 
+def end_distributed() -> None:
+    """Wait for every rank, then close the process group."""
+    dist.barrier()
+    dist.destroy_process_group()
+
+
 @dataclass
 class Run:
     """One training run in ``folder``: resumes from its checkpoint and runs the loop.

@@ -28,7 +28,6 @@ from functools import partial
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from PIL import Image
 from torch import Tensor
 
@@ -43,9 +42,10 @@ from ..models.prefilter import Prefilter, load_prefilter, save_prefilter
 from ..models.rate import estimate_bits, rho_proxy
 from ..pipeline import MASKED_METRICS
 from ..plugins import get_metric, loss_name
+from ..report import bd_rate, bjontegaard_module
 from ..validate import check_choice, check_int, check_quality, subsampling_name
 from .data import ImagePool
-from .harness import Run, distributed, warmup_cosine
+from .harness import Run, distributed, end_distributed, warmup_cosine
 
 LAMBDAS = ("exact", "fast", "fixed")
 RATES = ("network", "rho")
@@ -190,8 +190,6 @@ def validation_set(pool: ImagePool, cfg: PrefilterConfig) -> list[Tensor]:
 
 def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0", device="cpu") -> float:
     """Mean per-image BD-rate (%) of Pillow(edit(x, q)) against Pillow(x), real encoder and decoder, in ``metric``."""
-    from ..evaluate import bd_rate
-
     m = get_metric(metric)
 
     def write(pixels: np.ndarray, q: int) -> bytes:
@@ -280,6 +278,7 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
     scaled by the calibrated strength when ``cfg.strengths`` is set: :func:`calibrate_strength`).
     """
     cfg.check()
+    bjontegaard_module()  # validation scores in BD-rate: the optional extra must be there before any training
     rank, world, device = distributed()
     pool = ImagePool(data)
     calibration = None
@@ -302,8 +301,10 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
         return {"val_bd_rate": bd}, bd
 
     if not run.resume(device) and rank == 0:
-        write_atomically(os.path.join(out, "config.json"),
-                         json.dumps({"config": _as_json(cfg), "data": data, "world_size": world}, indent=1).encode())
+        write_atomically(
+            os.path.join(out, "config.json"),
+            json.dumps({"config": _as_json(cfg), "data": data, "world_size": world}, indent=1).encode(),
+        )
         if cfg.init:  # the starting point is the score to beat: fine-tuning never ships something worse
             run.best = validate()[1]
             save_prefilter(model, weights, metric=cfg.metric)
@@ -328,8 +329,7 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
             run.record(record)
     if world > 1:
         del net  # free DDP's reducer (it holds gloo work objects) while the process group is still alive
-        dist.barrier()
-        dist.destroy_process_group()
+        end_distributed()
     return model
 
 

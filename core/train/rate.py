@@ -78,6 +78,13 @@ def relative_errors(model: RateEstimator, batches: list) -> np.ndarray:
     return np.concatenate(errors)
 
 
+def _validation_batches(pool: ImagePool, nets: list[Prefilter], count: int) -> list:
+    """``count`` fixed batches of held-back images, and as many again edited by ``nets`` if there are any."""
+    rng = np.random.default_rng(12345)
+    batches = [sample_batch(rng, pool.val, 8) for _ in range(count)]
+    return batches + [sample_batch(rng, pool.val, 8, prefilters=nets, edited=1.0) for _ in range(count if nets else 0)]
+
+
 def train_rate(
     data: list[str],
     out: str,
@@ -104,10 +111,7 @@ def train_rate(
         raise ValueError(f"edited must be a share in [0, 1], got {edited}")
     pool = ImagePool(data)
     nets = [load_prefilter(p).eval() for p in prefilters]
-    val_rng = np.random.default_rng(12345)
-    validation = [sample_batch(val_rng, pool.val, 8) for _ in range(val_batches)]
-    if nets:
-        validation += [sample_batch(val_rng, pool.val, 8, prefilters=nets, edited=1.0) for _ in range(val_batches)]
+    validation = _validation_batches(pool, nets, val_batches)
     model = _load_rate(init).train().requires_grad_(True) if init else RateEstimator(hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     run = Run(out, model, optimizer, warmup_cosine(optimizer, steps), steps, val_every, minutes=minutes, log=log)

@@ -1,0 +1,31 @@
+"""Every docstring example in the packages runs, as part of the test command (``python -m pytest``)."""
+
+import doctest
+import importlib
+import pkgutil
+
+import pytest
+
+import rdjpeg
+import rdjpeg_plugins
+
+# __main__ runs the command line when imported.
+MODULES = sorted(
+    info.name
+    for package in (rdjpeg, rdjpeg_plugins)
+    for info in pkgutil.walk_packages(package.__path__, package.__name__ + ".")
+    if not info.name.endswith("__main__")
+)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_docstring_examples_run(name):
+    module = importlib.import_module(name)
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0, f"{result.failed} of {result.attempted} examples failed in {name}"
+
+
+def test_the_public_api_has_examples():
+    finder = doctest.DocTestFinder()
+    examples = sum(len(t.examples) for name in MODULES for t in finder.find(importlib.import_module(name)))
+    assert examples >= 15, examples

@@ -33,7 +33,7 @@ def collect(images: list[torch.Tensor], qualities: list[int], metric: str) -> tu
     feats, exact = [], []
     for x, q in zip(images, qualities, strict=True):
         with torch.inference_mode():
-            feats.append(lambda_features(x, q, metric).numpy())
+            feats.append(lambda_features(x, torch.tensor([q]), metric).numpy())
         exact.append(estimate_lambda(x, q, metric).item())
     return np.concatenate(feats), np.asarray(exact)
 

@@ -52,8 +52,8 @@ def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
     if isinstance(prefilter, nn.Module):
         return prefilter
     if prefilter == "auto":
-        name = loss_name(metric)
-        return models()[name]() if name in models() and name not in MASKED_METRICS else None
+        factory = models().get(loss_name(metric))
+        return factory() if factory is not None and loss_name(metric) not in MASKED_METRICS else None
     if isinstance(prefilter, str):
         return get_model(prefilter)()
     raise TypeError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")

@@ -11,7 +11,7 @@ def set_default_threads() -> int:
     """Use ``$OMP_NUM_THREADS`` if set, else at most 2 threads (this project's machines have 2 cores).
 
     Two processes that each use every core oversubscribe the CPU, and OpenMP's spin-waiting then makes both many
-    times slower (measured: 12× for rate training beside an evaluation run). Give each concurrent job
+    times slower (BENCHMARKS.md). Give each concurrent job
     ``OMP_NUM_THREADS=1``.
     """
     threads = int(os.environ.get("OMP_NUM_THREADS") or min(2, os.cpu_count() or 1))

@@ -1,10 +1,9 @@
 """Train the rate network on real Pillow file sizes: ``rdjpeg train rate``.
 
 With ``prefilters``, a share of the crops is first edited by those prefilter weights (at a random strength of their
-edits) before the real encoder measures them. Why: a prefilter trained through R̂ learns whatever R̂ underrates,
-and the MS-SSIM network did: on its output R̂ predicted about 2 % fewer bits than Pillow wrote, while it was
-exact on unedited ones, so part of the saving the training saw was not real. Teaching R̂ the edited images too
-takes that reward away, and the next prefilter trains on real savings only.
+edits) before the real encoder measures them. Why: a prefilter trained through R̂ learns whatever R̂ underrates
+(BENCHMARKS.md, "A truer rate model and a larger λ"); teaching R̂ the edited images too takes that reward away, and
+the next prefilter trains on real savings only.
 """
 
 from __future__ import annotations

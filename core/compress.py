@@ -16,6 +16,7 @@ from multiprocessing import get_context
 
 import torch
 from PIL import Image
+from tqdm import tqdm
 
 from .files import find_images, write_atomically
 from .images import jpeg_mode
@@ -93,8 +94,6 @@ def _init_worker(threads: int) -> None:
 def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
              progress: bool = True, keep_metadata: bool = True, log=print) -> dict[str, int]:  # fmt: skip
     """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed."""
-    from tqdm import tqdm
-
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
     counts = {"ok": 0, "skipped": 0, "failed": 0}

@@ -201,7 +201,7 @@ class MozJPEGBackend(Backend):
         subsampling = subsampling_name(options.get("subsampling", "4:2:0"))
         progressive = bool(options.get("progressive", True))
         table = mozjpeg_table(options.get("table", "imagemagick"))
-        import pyvips
+        import pyvips  # optional (the mozjpeg extra): imported when this backend writes
 
         pixels = np.ascontiguousarray(pixels)
         bands = 1 if pixels.ndim == 2 else 3
@@ -239,7 +239,7 @@ class JpegliBackend(Backend):
             raise ImportError("jpegli's optimize=True needs pip install 'rdjpeg[jpegli]'")
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
-        import pyjpegli
+        import pyjpegli  # optional (the jpegli extra), like the optimization pass below
 
         data = pyjpegli.encode(np.ascontiguousarray(pixels).tobytes(), pixels.shape[1], pixels.shape[0], quality)
         if options.get("optimize"):

@@ -9,14 +9,19 @@ All take (B, C, H, W) images in [0, 1] (C = 1 or 3) and return one value per ima
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.resources
+import io
 import os
 import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pytorch_msssim import ms_ssim
+from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
+from safetensors.torch import load_file
 from torch import Tensor
 
 from ..hookspecs import hookimpl
@@ -92,8 +97,6 @@ class MSSSIM(Metric):
     WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 
     def _ms_ssim(self, x: Tensor, y: Tensor) -> Tensor:
-        from pytorch_msssim import ms_ssim
-
         check_images(x, y, 1, self.name, values=False)  # losses run in loops on tensors rdjpeg made
         x, y = _pad_to(as_rgb(x), 11), _pad_to(as_rgb(y), 11)
         side, levels = min(x.shape[-2:]), 5
@@ -114,8 +117,6 @@ class MSSSIM(Metric):
 def _ms_ssim_fewer_scales(x: Tensor, y: Tensor, weights: tuple[float, ...]) -> Tensor:
     """pytorch-msssim's MS-SSIM with fewer scales (its public function insists on 5): the library's SSIM terms,
     combined over ``len(weights)`` scales with the weights renormalized."""
-    from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
-
     w = x.new_tensor(weights)
     w = w / w.sum()
     win = _fspecial_gauss_1d(11, 1.5).repeat([x.shape[1], 1, 1, 1]).to(x)
@@ -146,8 +147,6 @@ def load_lpips_state(path: str) -> dict[str, Tensor]:
     if not os.path.isfile(path):
         raise FileNotFoundError(f"LPIPS weights not found at {path!r} (set {LPIPS_WEIGHTS_ENV} to the file)")
     if path.endswith(".safetensors"):
-        from safetensors.torch import load_file
-
         state = load_file(path)
     else:
         raw = torch.load(path, map_location="cpu", weights_only=True)
@@ -262,9 +261,6 @@ class PSNRHVSM(Metric):
 @functools.cache
 def _psnr_hvsm():
     """(psnr_hvs_hvsm, bt601ycbcr) of the psnr-hvsm package, which prints to stdout on import without torch_dct."""
-    import contextlib
-    import io
-
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             import psnr_hvsm

@@ -29,6 +29,8 @@ import os
 
 import torch
 import torch.nn.functional as F
+from safetensors import safe_open
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from ..files import save_safetensors
@@ -312,9 +314,6 @@ def save_prefilter(model: Prefilter, path: str, **metadata: str) -> None:
 
 def load_prefilter(path: str) -> Prefilter:
     """A :class:`Prefilter` from a safetensors file written by :func:`save_prefilter` (no pickle), in eval mode."""
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-
     if not os.path.isfile(path):
         raise FileNotFoundError(f"prefilter weights not found at {path!r}")
     with safe_open(path, "pt") as f:

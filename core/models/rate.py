@@ -22,6 +22,7 @@ import importlib.resources
 import os
 
 import torch
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 from ..jpeg.simulator import JPEGSimulation, simulate_jpeg
@@ -94,8 +95,6 @@ _PRETRAINED: dict[str, RateEstimator] = {}
 
 
 def _load_rate(path: str) -> RateEstimator:
-    from safetensors.torch import load_file
-
     if not os.path.isfile(path):
         raise FileNotFoundError(f"rate estimator weights not found at {path!r}")
     state = load_file(path)

@@ -29,6 +29,7 @@ from functools import partial
 import numpy as np
 import torch
 from PIL import Image
+from safetensors import safe_open
 from torch import Tensor
 
 from ..files import write_atomically
@@ -225,8 +226,6 @@ def calibrate_strength(path: str, validation: list[Tensor], cfg: PrefilterConfig
         A log record: each strength's BD-rate, the strength kept (1 if none beat ``best``) and its BD-rate; None if
         the weights were calibrated already (a finished run, run again).
     """
-    from safetensors import safe_open
-
     with safe_open(path, "pt") as f:
         if "strength" in (f.metadata() or {}):
             return None

@@ -74,9 +74,11 @@ class Writer:
 
     backend: Backend
     options: dict = field(default_factory=dict)
+    fixed_quality: int | None = None  # -1: Pillow writes custom qtables unscaled, whatever the quality
 
     def __call__(self, pixels: np.ndarray, quality: int) -> bytes:
-        return self.backend.write(pixels, quality, **self.options)
+        return self.backend.write(pixels, quality if self.fixed_quality is None else self.fixed_quality,
+                                  **self.options)  # fmt: skip
 
     def subsampling(self, quality: int) -> str:
         chosen = self.options.get("subsampling", -1)
@@ -100,6 +102,11 @@ class Settings:
     check_every: int
     lr: float
     callback: Progress | None
+
+    @property
+    def edits(self) -> bool:
+        """Whether the pipeline changes the pixels at all."""
+        return self.model is not None or self.masking or self.effort > 0
 
 
 def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> Tensor:
@@ -161,9 +168,13 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
     x = image_to_tensor(image)
     writer = Writer(get_backend(backend), jpeg_options)
     writer.backend.check(jpeg_options, gray=x.shape[1] == 1)
-    settings = _settings(metric, prefilter, masking, jpeg_options, effort, check_every, lr, callback)
+    settings = check_settings(metric, prefilter, masking, effort, check_every, lr, callback, jpeg_options)
     if quality is not None:
         quality = check_quality(quality)
+    elif "qtables" in jpeg_options and max_bytes is None:
+        # Pillow's meaning: custom tables without a quality are written as given (16-bit entries too); the
+        # prefilter is conditioned on quality 50, whose IJG scale is 100 %.
+        writer.fixed_quality, quality = -1, 50
     if max_bytes is None:
         quality = 75 if quality is None else quality
         start = preprocess(x, quality, settings, writer)
@@ -181,8 +192,11 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
     return refined if len(refined) <= max_bytes else data
 
 
-def _settings(metric, prefilter, masking, jpeg_options, effort, check_every, lr, callback) -> Settings:
-    """:class:`Settings` from :func:`encode`'s arguments, checked."""
+def check_settings(metric: str = "mse", prefilter="auto", masking: bool | None = None, effort: int = 0,
+                   check_every: int = 5, lr: float = 0.5, callback: Progress | None = None,
+                   jpeg_options: dict | None = None) -> Settings:  # fmt: skip
+    """:class:`Settings` from :func:`encode`'s arguments (same defaults), checked."""
+    jpeg_options = jpeg_options or {}
     if getattr(get_metric(metric), "judge_only", False):  # unknown metric: fails here
         raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
     if masking is None:

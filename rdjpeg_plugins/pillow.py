@@ -7,7 +7,8 @@ options (mozjpeg's ``table``).
 
 Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written as RGB); CMYK is written by
 Pillow's JPEG encoder unfiltered (the prefilter is trained on RGB); RGBA, LA, P, I, I;16 and F raise ``OSError`` as
-Pillow's JPEG save does. The file is encoded completely in memory and written with one ``fp.write``: a failed save
+Pillow's JPEG save does. Quality presets ("web_high", …), "keep" and table presets mean what they mean to Pillow.
+The file is encoded completely in memory and written with one ``fp.write``: a failed save
 writes nothing.
 """
 
@@ -16,21 +17,64 @@ from __future__ import annotations
 from PIL import Image
 
 FORMAT = "RDJPEG"
-RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter", "masking"})
+RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter", "masking", "lr", "check_every",
+                            "callback"})  # fmt: skip
 PILLOW_JPEG_OPTIONS = frozenset({
     "quality", "subsampling", "optimize", "progressive", "progression", "qtables", "exif", "icc_profile", "dpi",
     "comment", "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
 })  # fmt: skip
 AS_RGB = ("RGBX", "YCbCr")
+UNFILTERED = {("backend", "pillow"), ("prefilter", None), ("prefilter", False), ("masking", False), ("effort", 0)}
+SUBSAMPLING_NAMES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, "4:1:1": 2}  # Pillow writes "4:1:1" as 4:2:0
+
+
+def explicit_options(im: Image.Image, options: dict) -> dict:
+    """``options`` with quality presets and "keep" replaced by the tables and subsampling they stand for, exactly as
+    Pillow's JPEG save resolves them (``JpegImagePlugin._save``), and Pillow's errors for invalid ones."""
+    from PIL.JpegPresets import presets
+
+    options = dict(options)
+    quality, subsampling, qtables = (options.get(k, d) for k, d in (("quality", -1), ("subsampling", -1),
+                                                                     ("qtables", None)))  # fmt: skip
+    if quality == "keep":
+        quality, subsampling, qtables = -1, "keep", "keep"
+    elif isinstance(quality, str) and quality in presets:
+        quality, subsampling, qtables = (
+            -1,
+            presets[quality].get("subsampling", -1),
+            presets[quality].get("quantization"),
+        )
+    elif not isinstance(quality, int):
+        raise ValueError("Invalid quality setting")  # Pillow's words
+    else:
+        if isinstance(subsampling, str) and subsampling in presets:
+            subsampling = presets[subsampling].get("subsampling", -1)
+        if isinstance(qtables, str) and qtables in presets:
+            qtables = presets[qtables].get("quantization")
+    if "keep" in (subsampling, qtables) and im.format != "JPEG":
+        raise ValueError("Cannot use 'keep' when original image is not a JPEG")  # Pillow's words
+    if subsampling == "keep":
+        from PIL.JpegImagePlugin import get_sampling
+
+        subsampling = get_sampling(im)
+    if qtables == "keep":
+        qtables = getattr(im, "quantization", None)
+    options.update(quality=quality, subsampling=SUBSAMPLING_NAMES.get(subsampling, subsampling), qtables=qtables)
+    return {k: v for k, v in options.items() if (k, v) not in (("qtables", None), ("subsampling", -1))}
 
 
 def encode_image(im: Image.Image, info: dict) -> bytes:
-    """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written)."""
+    """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written).
+
+    When rdjpeg would not change the pixels (no prefilter, no masking, no refinement, no target size, the Pillow
+    backend), the file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
+    """
     if im.width == 0 or im.height == 0:
         raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word
     # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
     import rdjpeg
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
+    from rdjpeg.pipeline import check_settings
     from rdjpeg.plugins import get_backend
     from rdjpeg.validate import pillow_quality
 
@@ -39,30 +83,34 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     if unknown:
         raise ValueError(f"unknown {FORMAT} save options {sorted(unknown)}; accepted: {sorted(accepted)}")
     options = dict(info)
-    if options.get("quality") == "keep":
-        raise ValueError(f'quality="keep" re-uses a JPEG\'s own tables and is not supported by {FORMAT}')
-    quality = pillow_quality(options.pop("quality", -1))
-    if options.get("qtables") is not None and info.get("quality", -1) == -1:
-        quality = 50  # Pillow uses custom tables unscaled without a quality: libjpeg's scale at 50 is 100 %
+    settings = {k: options.pop(k) for k in RDJPEG_OPTIONS if k in options}
+    pillow_options = dict(options)
+    options = explicit_options(im, options)
     if options.pop("progression", False):
         options["progressive"] = True
     if "comment" not in options and "comment" in im.info:
         options["comment"] = im.info["comment"]  # as Pillow's JPEG save does
-    settings = {k: options.pop(k) for k in RDJPEG_OPTIONS if k in options}
+    pillow = settings.get("backend", "pillow") == "pillow"
     if im.mode == "CMYK":
-        unused = set(settings) - {"backend"}
-        if unused or settings.get("backend", "pillow") != "pillow":
-            raise ValueError(f"CMYK images are written unfiltered by Pillow's encoder; {sorted(settings)} do not "
+        asked = {k for k, v in settings.items() if (k, v) not in UNFILTERED}
+        if asked:
+            raise ValueError(f"CMYK images are written unfiltered by Pillow's encoder; {sorted(asked)} do not "
                              "apply (convert to RGB for the prefilter)")  # fmt: skip
-        return pillow_jpeg_bytes(im, quality=quality, **options)
+        return pillow_jpeg_bytes(im, **pillow_options)
+    rdjpeg_only = {k: v for k, v in settings.items() if k not in ("backend", "max_bytes")}
+    if pillow and settings.get("max_bytes") is None and not check_settings(jpeg_options=options, **rdjpeg_only).edits:
+        return pillow_jpeg_bytes(im, **pillow_options)  # nothing to edit: Pillow's JPEG save, byte for byte
+    if im.mode == "YCbCr":
+        options.pop("keep_rgb", None)  # Pillow's JPEG save ignores it for YCbCr images, which it writes YCbCr-coded
     if im.mode == "1":
         im = im.convert("L")
     elif im.mode in AS_RGB:
         im = im.convert("RGB")
     elif im.mode not in ("RGB", "L"):
         raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
-    if settings.get("max_bytes") is None or info.get("quality", -1) != -1:
-        settings["quality"] = quality  # with max_bytes, only an explicit quality is passed: the search's ceiling
+    quality = options.pop("quality")
+    if quality != -1 or settings.get("max_bytes") is None:  # with max_bytes, only an explicit quality: the ceiling
+        settings["quality"] = None if quality == -1 and "qtables" in options else pillow_quality(quality)
     im.load()
     return rdjpeg.encode(im, **settings, **options)
 

@@ -48,11 +48,60 @@ def test_output_is_a_standard_jpeg():
     {}, {"quality": 30}, {"quality": 90, "subsampling": 0}, {"quality": 50, "subsampling": "4:2:2"},
     {"optimize": True}, {"progressive": True}, {"progression": True}, {"quality": 80, "dpi": (300, 300)},
     {"comment": b"hello"}, {"restart_marker_blocks": 4}, {"qtables": "web_high"}, {"quality": -1}, {"quality": 0},
+    {"quality": "web_high"}, {"quality": "maximum"}, {"quality": "low"}, {"quality": 101}, {"quality": 1000},
+    {"quality": -5}, {"subsampling": -1}, {"subsampling": "4:1:1"}, {"quality": 70, "subsampling": "web_low"},
+    {"qtables": [[300] * 64, [400] * 64]}, {"qtables": [[3] * 64]}, {"quality": 40, "qtables": "medium"},
 ])  # fmt: skip
 def test_pillow_options_keep_their_meaning(options):
     """Without the edits, RDJPEG writes exactly the bytes of Pillow's JPEG save with the same options."""
     im = photo()
     assert save(im, prefilter=None, masking=False, **options) == pillow_jpeg(im, **options)
+
+
+@pytest.mark.parametrize("mode", ["RGB", "YCbCr", "CMYK", "L"])
+@pytest.mark.parametrize("options", [{"quality": "keep"}, {"qtables": "keep", "subsampling": "keep"}, {}])
+def test_keep_reuses_the_source_jpeg_like_pillow(mode, options):
+    source = Image.open(io.BytesIO(pillow_jpeg(photo().convert(mode), quality=35, subsampling="4:2:2")))
+    assert save(source, prefilter=None, masking=False, **options) == pillow_jpeg(source, **options)
+
+
+def test_keep_without_a_jpeg_source_is_pillows_error():
+    for options in ({"quality": "keep"}, {"qtables": "keep"}, {"subsampling": "keep"}):
+        with pytest.raises(ValueError, match="Cannot use 'keep'"):
+            pillow_jpeg(photo(), **options)
+        with pytest.raises(ValueError, match="Cannot use 'keep'"):
+            save(photo(), **options)
+
+
+@pytest.mark.parametrize("options", [{"quality": "web_high"}, {"qtables": [[300] * 64, [400] * 64]},
+                                     {"quality": 60, "qtables": "web_low", "subsampling": "keep"}])  # fmt: skip
+def test_edited_files_use_the_tables_pillow_would(options):
+    source = Image.open(io.BytesIO(pillow_jpeg(photo(), quality=90)))
+    for metric in ("msssim", "mse"):  # the network; the masking (off with custom tables: plain Pillow)
+        edited, plain = (Image.open(io.BytesIO(d)) for d in (save(source, metric=metric, **options),
+                                                             pillow_jpeg(source, **options)))  # fmt: skip
+        assert edited.quantization == plain.quantization and edited.layer == plain.layer
+
+
+def test_ycbcr_with_keep_rgb_is_ycbcr_coded_like_pillow():
+    im = photo().convert("YCbCr")
+    for data in (save(im, keep_rgb=True), pillow_jpeg(im, keep_rgb=True), save(im, keep_rgb=True, metric="msssim")):
+        with Image.open(io.BytesIO(data)) as out:
+            assert [layer[0] for layer in out.layer] == [1, 2, 3] and out.layer[0][1:3] == (2, 2)
+
+
+def test_large_file_beyond_pillows_buffer():
+    """With optimize, Pillow's save into memory fails for files larger than its buffer; RDJPEG retries."""
+    im = Image.fromarray(np.random.default_rng(0).integers(0, 256, (400, 400, 3), dtype=np.uint8))
+    data = save(im, quality=100, optimize=True, subsampling=0)
+    with Image.open(io.BytesIO(data)) as out:
+        assert out.size == (400, 400) and len(data) > 400 * 400 * 2
+
+
+def test_rdjpeg_options_through_save():
+    steps = []
+    data = save(photo(), quality=50, effort=2, check_every=1, lr=2, callback=steps.append)
+    assert data[:2] == b"\xff\xd8" and [s["step"] for s in steps] == [1, 2]
 
 
 def test_metadata_preserved():
@@ -134,7 +183,7 @@ def test_empty_image_is_refused_like_pillow(size):
 
 @pytest.mark.parametrize("options,match", [
     ({"qualty": 50}, "unknown"), ({"metric": "nope"}, "metric"), ({"backend": "nope"}, "backend"),
-    ({"effort": -1}, "effort"), ({"quality": "keep"}, "keep"), ({"subsampling": "4:1:1"}, "subsampling"),
+    ({"effort": -1}, "effort"), ({"quality": "keep"}, "keep"),
     ({"max_bytes": 0}, "max_bytes"), ({"table": "flat"}, "unknown"),
 ])  # fmt: skip
 def test_bad_options_write_nothing(options, match):

@@ -45,15 +45,19 @@ def pillow_quality(quality) -> int:
 
 
 def quality_range(quality) -> tuple[int, int]:
-    """One quality or an inclusive (min, max) range of them, as (min, max)."""
+    """One quality or an inclusive (min, max) range of them, as (min, max), checked with torchvision's
+    ``v2.JPEG``'s exceptions and words."""
+    if isinstance(quality, bool):
+        raise TypeError("quality can't be bool")
     if _is_int(quality):
-        quality = (quality, quality)
-    if not isinstance(quality, Sequence) or len(quality) != 2 or not all(map(_is_int, quality)):
-        raise TypeError(f"quality must be an int or a (min, max) pair of ints, got {quality!r}")
-    low, high = (check_quality(q) for q in quality)
-    if low > high:
-        raise ValueError(f"quality must satisfy min ≤ max, got {quality!r}")
-    return low, high
+        quality = [quality, quality]
+    if not isinstance(quality, Sequence) or isinstance(quality, str):
+        raise TypeError("quality should be a sequence of length 2.")
+    if len(quality) != 2:
+        raise ValueError("quality should be a sequence of length 2.")
+    if not (all(map(_is_int, quality)) and 1 <= quality[0] <= quality[1] <= 100):
+        raise ValueError(f"quality must be an integer from 1 to 100, got quality ={quality!r}")
+    return int(quality[0]), int(quality[1])
 
 
 def quality_tensor(quality: int | float | Tensor, batch: int, device: torch.device | str) -> Tensor:

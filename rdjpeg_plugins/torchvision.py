@@ -24,8 +24,10 @@ from torchvision.transforms import v2
 import rdjpeg
 from rdjpeg.models.masking import adaptive_masking
 from rdjpeg.pipeline import MASKED_METRICS, resolve_prefilter
-from rdjpeg.plugins import get_backend, loss_name
+from rdjpeg.plugins import get_backend, get_metric, loss_name
 from rdjpeg.validate import quality_range
+
+IMAGE_TYPES = (tv_tensors.Image, tv_tensors.Video)
 
 
 class RDJPEG(v2.Transform):
@@ -65,8 +67,8 @@ class RDJPEG(v2.Transform):
             if inpt.mode not in ("RGB", "L"):
                 raise ValueError(f"RDJPEG takes RGB or L PIL images, got mode {inpt.mode!r}")
             return Image.fromarray(self._roundtrip(np.asarray(inpt), q))
-        if not isinstance(inpt, Tensor) or isinstance(inpt, (tv_tensors.BoundingBoxes, tv_tensors.Mask)):
-            return inpt
+        if not isinstance(inpt, IMAGE_TYPES) and type(inpt) is not Tensor:
+            return inpt  # like v2.JPEG: boxes, masks, keypoints and whatever has no image kernel pass through
         if inpt.dtype != torch.uint8 or inpt.dim() < 3 or inpt.shape[-3] not in (1, 3):
             raise ValueError(f"RDJPEG takes uint8 tensors [..., 1 or 3, H, W], got {inpt.dtype} {tuple(inpt.shape)}")
         flat = inpt.reshape(-1, *inpt.shape[-3:]).cpu()
@@ -109,14 +111,18 @@ class DiffRDJPEG(nn.Module):
         super().__init__()
         self.quality, self.metric, self.subsampling = quality_range(quality), metric, subsampling
         self.masking = loss_name(metric) in MASKED_METRICS if masking is None else masking
-        self.prefilter = resolve_prefilter("auto", metric) if metric is not None else None
+        if metric is not None:
+            get_metric(metric)  # an unknown metric: an error now, not in a worker
+        # Not a submodule: the shipped prefilter is shared by the process and cached per device (``.to()`` on this
+        # transform must not move it); looked up on each call for the input's device.
+        self._has_prefilter = metric is not None and resolve_prefilter("auto", metric) is not None
 
     def forward(self, x: Tensor) -> Tensor:
         single = x.dim() == 3
         batch = x[None] if single else x
         q = torch.randint(self.quality[0], self.quality[1] + 1, (batch.shape[0],), device=batch.device)
-        if self.prefilter is not None:
-            batch = self.prefilter.to(batch.device)(batch, q)
+        if self._has_prefilter:
+            batch = rdjpeg.prefilter(loss_name(self.metric), device=batch.device)(batch, q)
         if self.masking:
             batch = batch + (adaptive_masking(batch.detach(), q, self.subsampling) - batch).detach()
         out = rdjpeg.diff_jpeg(batch, q, self.subsampling)

@@ -1,4 +1,5 @@
 import io
+import re
 
 import numpy as np
 import pytest
@@ -51,14 +52,28 @@ def test_annotations_pass_through():
     assert out["image"].dtype == torch.float32
 
 
-@pytest.mark.parametrize("kwargs,match,error", [
-    ({"quality": 0}, "quality", ValueError), ({"quality": (50, 40)}, "quality", ValueError),
-    ({"quality": (1, 2, 3)}, "quality", TypeError), ({"quality": 50.0}, "quality", TypeError),
-    ({"backend": "nope"}, "backend", ValueError),
-])  # fmt: skip
-def test_bad_arguments(kwargs, match, error):
-    with pytest.raises(error, match=match):
-        RDJPEG(**kwargs)
+@pytest.mark.parametrize("quality", [0, 101, (50, 40), (1, 2, 3), 50.0, None, True, (50.0, 60.0), [0, 10]])
+def test_bad_quality_raises_what_v2_jpeg_raises(quality):
+    with pytest.raises(Exception) as expected:
+        v2.JPEG(quality)
+    with pytest.raises(expected.type, match=re.escape(str(expected.value))):
+        RDJPEG(quality)
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="backend"):
+        RDJPEG(backend="nope")
+    with pytest.raises(ValueError, match="metric"):
+        DiffRDJPEG(metric="nope")
+
+
+def test_annotations_without_an_image_kernel_pass_through():
+    image = torch.randint(0, 256, (3, 32, 32), dtype=torch.uint8)
+    points = tv_tensors.KeyPoints(torch.tensor([[3.0, 4.0]]), canvas_size=(32, 32))
+    boxes = tv_tensors.BoundingBoxes(torch.tensor([[1, 2, 10, 12]]), format="XYXY", canvas_size=(32, 32))
+    out = RDJPEG(50)({"image": tv_tensors.Image(image), "points": points, "boxes": boxes, "name": "x"})
+    assert out["points"] is points and out["boxes"] is boxes and out["name"] == "x"
+    assert isinstance(out["image"], tv_tensors.Image) and out["image"].shape == image.shape
 
 
 def test_bad_inputs():
@@ -103,3 +118,13 @@ def test_differentiable_variant():
     y.square().sum().backward()
     assert x.grad is not None and x.grad.abs().sum() > 0
     assert DiffRDJPEG(quality=(20, 80), metric=None, masking=False)(x[0]).shape == x.shape[1:]
+
+
+def test_moving_the_transform_leaves_the_shared_prefilter_alone():
+    shared = rdjpeg.prefilter("msssim")
+    transform = DiffRDJPEG(quality=50, metric="msssim").to(torch.float64)
+    assert not list(transform.parameters())  # the shared network is not a submodule
+    assert next(shared.parameters()).dtype == torch.float32
+    assert rdjpeg.prefilter("msssim", device="cpu") is shared
+    x = torch.rand(1, 3, 32, 32)
+    assert transform(x).shape == x.shape

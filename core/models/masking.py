@@ -88,7 +88,7 @@ def apply_masking(x: Tensor, quality: Tensor, subsampling: str, lam: Tensor | No
                   margin: float = MARGIN, model: RateEstimator | None = None) -> Tensor:  # fmt: skip
     """:func:`adaptive_masking` for checked inputs (``quality`` (B,) int64, ``subsampling`` a name, ``tables``
     None or (B, 2, 8, 8) int64)."""
-    model = model or rate_estimator()
+    model = model or rate_estimator(device=x.device)
     if lam is None:
         lam = predict_lambda(x, quality, "mse", subsampling, tables)
     lam = torch.as_tensor(lam, dtype=x.dtype, device=x.device).reshape(-1, 1, 1, 1, 1)

@@ -340,19 +340,20 @@ def pretrained_metrics() -> list[str]:
                   if p.name.startswith("prefilter-") and p.name.endswith(".safetensors"))  # fmt: skip
 
 
-_PRETRAINED: dict[str, Prefilter] = {}
+_PRETRAINED: dict[tuple[str, str], Prefilter] = {}
 
 
-def prefilter(metric: str = "mse", pretrained: bool = True) -> Prefilter:
+def prefilter(metric: str = "mse", pretrained: bool = True, device: torch.device | str = "cpu") -> Prefilter:
     """The prefilter trained for ``metric`` ("mse", "msssim", "lpips"), or an untrained (identity) one.
 
     Args:
         metric: the distortion the model was trained for ("psnr" is accepted for "mse").
         pretrained: load the shipped weights (``rdjpeg/weights/prefilter-<metric>.safetensors``; no download).
+        device: where the model lives.
 
     Returns:
-        A :class:`Prefilter` in eval mode with gradients off. Pretrained models are cached and shared: copy one
-        (``copy.deepcopy``) before fine-tuning it.
+        A :class:`Prefilter` in eval mode with gradients off. Pretrained models are cached per device and shared:
+        copy one (``copy.deepcopy``) before fine-tuning or moving it.
 
     Example:
         >>> p = prefilter("mse")
@@ -360,15 +361,16 @@ def prefilter(metric: str = "mse", pretrained: bool = True) -> Prefilter:
     """
     metric = loss_name(metric)
     if not pretrained:
-        return Prefilter()
-    if metric not in _PRETRAINED:
+        return Prefilter().to(device)
+    key = (metric, str(torch.device(device)))
+    if key not in _PRETRAINED:
         available = pretrained_metrics()
         if metric not in available:
             raise ValueError(f"no pretrained prefilter for metric {metric!r}; available: {available}")
         with torch.inference_mode(False):  # cached: its weights must stay usable with autograd
-            _PRETRAINED[metric] = load_prefilter(str(importlib.resources.files("rdjpeg") / "weights" /
-                                                 f"prefilter-{metric}.safetensors"))  # fmt: skip
-    return _PRETRAINED[metric]
+            _PRETRAINED[key] = load_prefilter(str(importlib.resources.files("rdjpeg") / "weights" /
+                                              f"prefilter-{metric}.safetensors")).to(device)  # fmt: skip
+    return _PRETRAINED[key]
 
 
 @hookimpl

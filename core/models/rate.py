@@ -91,7 +91,7 @@ def rate_weights_path() -> str:
     return str(importlib.resources.files("rdjpeg") / "weights" / "rate.safetensors")
 
 
-_PRETRAINED: dict[str, RateEstimator] = {}
+_PRETRAINED: dict[tuple[str, str], RateEstimator] = {}
 
 
 def _load_rate(path: str) -> RateEstimator:
@@ -103,15 +103,17 @@ def _load_rate(path: str) -> RateEstimator:
     return model.eval().requires_grad_(False)
 
 
-def rate_estimator(pretrained: bool = True, path: str | None = None) -> RateEstimator:
-    """The rate network; ``pretrained`` loads the shipped weights (safetensors, no pickle), cached per path."""
+def rate_estimator(pretrained: bool = True, path: str | None = None,
+                   device: torch.device | str = "cpu") -> RateEstimator:  # fmt: skip
+    """The rate network on ``device``; ``pretrained`` loads the shipped weights (safetensors, no pickle), cached
+    per path and device (one copy each: never moved, so one device's use cannot break another's)."""
     if not pretrained:
-        return RateEstimator()
-    path = path or rate_weights_path()
-    if path not in _PRETRAINED:
+        return RateEstimator().to(device)
+    key = (path or rate_weights_path(), str(torch.device(device)))
+    if key not in _PRETRAINED:
         with torch.inference_mode(False):  # cached: its weights must stay usable with autograd
-            _PRETRAINED[path] = _load_rate(path)
-    return _PRETRAINED[path]
+            _PRETRAINED[key] = _load_rate(key[0]).to(device)
+    return _PRETRAINED[key]
 
 
 def estimate_bits(
@@ -140,7 +142,7 @@ def estimate_bits(
     if not isinstance(optimize, bool):
         raise TypeError(f"optimize must be True or False, got {optimize!r}")
     sim = x if isinstance(x, JPEGSimulation) else simulate_jpeg(x, quality, subsampling, decode=False)
-    model = model or rate_estimator()
+    model = model or rate_estimator(device=sim.tables.device)
     return model(sim.coefficients)[:, int(optimize)]
 
 

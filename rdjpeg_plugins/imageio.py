@@ -17,6 +17,7 @@ from PIL import Image
 from .pillow import encode_image
 
 NAME = "RDJPEG"
+JPEG_EXTENSIONS = (".jpg", ".jpeg", ".jpe", ".jfif", ".jif")
 
 
 class RDJPEGPlugin(PluginV3):
@@ -27,10 +28,25 @@ class RDJPEGPlugin(PluginV3):
         if request.mode.io_mode != IOMode.write:
             raise InitializationError(f"{NAME} only writes; read its JPEGs with imageio's pillow plugin")
 
-    def write(self, ndimage, **options) -> bytes | None:
-        """Encode ``ndimage`` (uint8 (H, W), (H, W, 1) or (H, W, 3)) with Pillow-JPEG-style ``options``."""
-        if isinstance(ndimage, list):
-            raise ValueError(f"{NAME} writes one image per file, got a list of {len(ndimage)}")
+    def write(self, ndimage, *, mode: str | None = None, format: str | None = None, is_batch: bool | None = None,
+              **options) -> bytes | None:  # fmt: skip
+        """Encode ``ndimage`` (uint8 (H, W), (H, W, 1) or (H, W, 3)) with Pillow-JPEG-style ``options``.
+
+        ``mode``, ``format`` and ``is_batch`` mean what they mean to imageio's pillow plugin: the array's Pillow mode,
+        the format (``RDJPEG``, or ``JPEG`` for the same), and whether the array is a batch (of one image here).
+        """
+        if format is not None and format.upper() not in (NAME, "JPEG", "JPG"):
+            raise ValueError(f"{NAME} writes JPEG, not format={format!r}")
+        extension = (self.request.extension or self.request.format_hint or "").lower()
+        if extension and extension not in JPEG_EXTENSIONS:
+            raise ValueError(
+                f"{NAME} writes JPEG files, not {extension!r}: name the file .jpg or pass extension='.jpg'"
+            )
+        if isinstance(ndimage, list) or is_batch:
+            frames = list(ndimage) if isinstance(ndimage, list) else list(np.asarray(ndimage))
+            if len(frames) != 1:
+                raise ValueError(f"{NAME} writes one image per file, got a batch of {len(frames)}")
+            ndimage = frames[0]
         a = np.asarray(ndimage)
         if a.dtype != np.uint8:
             raise ValueError(f"{NAME} writes uint8 images, got {a.dtype} (scale and convert first)")
@@ -38,7 +54,10 @@ class RDJPEGPlugin(PluginV3):
             a = a[..., 0]
         if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3) or 0 in a.shape:
             raise ValueError(f"{NAME} writes one (H, W) or (H, W, 3) image, got shape {a.shape}")
-        data = encode_image(Image.fromarray(np.ascontiguousarray(a)), options)
+        image = (
+            Image.fromarray(np.ascontiguousarray(a), mode=mode) if mode else Image.fromarray(np.ascontiguousarray(a))
+        )
+        data = encode_image(image, options)
         kind = self.request._uri_type
         if kind == URI_BYTES:
             return data

@@ -76,3 +76,24 @@ def test_reading_is_refused_with_a_pointer():
     data = iio.imwrite("<bytes>", pixels(), plugin="RDJPEG", extension=".jpg")
     with pytest.raises(Exception, match="RDJPEG"):
         iio.imread(data, plugin="RDJPEG")
+
+
+def test_imageio_pillow_write_arguments(tmp_path):
+    a = pixels()
+    gray = a[..., 0]
+    assert iio.imwrite("<bytes>", gray, plugin="RDJPEG", extension=".jpg", mode="L") == pillow_rdjpeg(gray)
+    assert iio.imwrite("<bytes>", a[None], plugin="RDJPEG", extension=".jpg", is_batch=True) == pillow_rdjpeg(a)
+    assert iio.imwrite("<bytes>", [a], plugin="RDJPEG", extension=".jpg", format="RDJPEG") == pillow_rdjpeg(a)
+    with pytest.raises(ValueError, match="one image per file"):
+        iio.imwrite(tmp_path / "two.jpg", np.stack([a, a]), plugin="RDJPEG", is_batch=True)
+    with pytest.raises(ValueError, match="format='PNG'"):
+        iio.imwrite(tmp_path / "x.jpg", a, plugin="RDJPEG", format="PNG")
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_name_that_is_not_jpeg_is_refused_and_nothing_written(tmp_path):
+    with pytest.raises(ValueError, match=r"not '\.png'"):
+        iio.imwrite(tmp_path / "x.png", pixels(), plugin="RDJPEG")
+    assert not (tmp_path / "x.png").exists()
+    iio.imwrite(tmp_path / "x.png", pixels(), plugin="RDJPEG", extension=".jpg")  # asked for: a JPEG named .png
+    assert Image.open(tmp_path / "x.png").format == "JPEG"

@@ -22,7 +22,6 @@ from .images import image_to_tensor, open_image
 from .jpeg.simulator import simulate_jpeg
 from .jpeg.tables import SUBSAMPLINGS
 from .plugins import get_metric
-from .runtime import set_default_threads
 
 
 def _psnr(a: np.ndarray, b: np.ndarray) -> float:
@@ -321,7 +320,6 @@ def _add_train_prefilter(train) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    set_default_threads()
     try:
         return args.run(args)
     except (OSError, ValueError, ImportError) as error:

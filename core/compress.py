@@ -10,11 +10,9 @@ from __future__ import annotations
 import os
 import sys
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass
-from multiprocessing import get_context
 
-import torch
 from PIL import Image
 from tqdm import tqdm
 
@@ -22,6 +20,7 @@ from .files import find_images, write_atomically
 from .images import jpeg_mode
 from .pipeline import encode
 from .plugins import get_backend
+from .runtime import worker_pool
 
 EXISTING = ("error", "skip", "overwrite")
 
@@ -87,10 +86,6 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
     return "ok", f"{len(data)} bytes, {bpp:.3f} bpp", len(data), time.perf_counter() - start
 
 
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
              progress: bool = True, keep_metadata: bool = True, log=print) -> dict[str, int]:  # fmt: skip
     """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed."""
@@ -115,9 +110,7 @@ def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str 
         for job in jobs:
             report(job, compress_one(job, quality, options, existing, keep_metadata))
     else:
-        threads = max(1, (os.cpu_count() or 1) // workers)
-        context = get_context("spawn")  # fork after torch has started threads can deadlock
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+        with worker_pool(workers) as pool:
             futures = {pool.submit(compress_one, job, quality, options, existing, keep_metadata): job for job in jobs}
             for future in as_completed(futures):
                 report(futures[future], future.result())

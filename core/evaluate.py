@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from dataclasses import dataclass, field
-from multiprocessing import get_context
 
 import numpy as np
 import torch
@@ -26,6 +25,7 @@ from .images import Encoder, image_to_tensor, open_image, roundtrip
 from .pipeline import encode
 from .plugins import backends, codecs, get_backend, get_metric, metrics
 from .report import bjontegaard_module, summarize
+from .runtime import worker_pool
 from .validate import check_quality
 
 
@@ -102,10 +102,6 @@ def evaluate_image(path: str, codecs: Sequence[str], qualities: Sequence[int], m
     return records
 
 
-def _init_worker(threads: int) -> None:
-    torch.set_num_threads(threads)
-
-
 def evaluate(
     images: Sequence[str],
     codecs: Sequence[str],
@@ -145,9 +141,7 @@ def evaluate(
             records += evaluate_image(path, codecs, qualities, metric_names)
             bar.update()
     else:
-        context = get_context("spawn")  # fork after torch has started threads can deadlock
-        threads = max(1, (os.cpu_count() or 1) // jobs)
-        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker, initargs=(threads,)) as pool:
+        with worker_pool(jobs) as pool:
             futures = [pool.submit(evaluate_image, p, list(codecs), qualities, list(metric_names)) for p in images]
             for future in as_completed(futures):
                 records += future.result()

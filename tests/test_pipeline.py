@@ -1,4 +1,5 @@
 import io
+import os
 
 import numpy as np
 import pytest
@@ -144,3 +145,23 @@ def test_backend_options_reach_masking_and_refinement():
         assert Image.open(io.BytesIO(data)).quantization[0] == [16] * 64
     with pytest.raises(ValueError, match="table must be one of"):
         rdjpeg.encode(a, 50, backend="mozjpeg", table="sharp")
+
+
+def test_same_bytes_whatever_the_thread_count(tmp_path):
+    """The user's thread setting is kept, and the bytes do not depend on it (fresh interpreters)."""
+    import subprocess
+    import sys
+
+    np.save(tmp_path / "a.npy", photo(96, 120, seed=9))
+    script = (
+        "import hashlib, sys, numpy, torch, rdjpeg; a = numpy.load(sys.argv[1]); "
+        "print(torch.get_num_threads(), [hashlib.sha256(rdjpeg.encode(a, 50, metric=m)).hexdigest() "
+        "for m in ('mse', 'msssim', 'lpips')])"
+    )
+    runs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "OMP_NUM_THREADS": threads}
+        out = subprocess.run([sys.executable, "-c", script, str(tmp_path / "a.npy")], env=env, capture_output=True,
+                             text=True, check=True).stdout.split(" ", 1)  # fmt: skip
+        runs.append(out)
+    assert [r[0] for r in runs] == ["1", "2"] and runs[0][1] == runs[1][1]

@@ -6,7 +6,7 @@ from .models.lagrangian import estimate_lambda, fast_lambda
 from .models.masking import AdaptiveMasking, adaptive_masking
 from .models.prefilter import Prefilter, prefilter
 from .models.rate import RateEstimator, estimate_bits
-from .pipeline import encode
+from .pipeline import encode, encode_to_size
 
 __version__ = "0.1.0"
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "adaptive_masking",
     "diff_jpeg",
     "encode",
+    "encode_to_size",
     "estimate_bits",
     "estimate_lambda",
     "fast_lambda",

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from .files import find_images, write_atomically
 from .images import jpeg_mode
-from .pipeline import encode
+from .pipeline import encode, encode_to_size
 from .plugins import get_backend
 from .runtime import worker_pool
 
@@ -76,14 +76,20 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
             keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(options.get("backend", "pillow")).options
             metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
             image = jpeg_mode(original)
-        data = encode(image, quality, **options, **metadata)
+        options = dict(options)
+        max_bytes = options.pop("max_bytes", None)
+        if max_bytes is None:
+            data, chosen = encode(image, quality, **options, **metadata), ""
+        else:
+            data, q = encode_to_size(image, max_bytes, quality, **options, **metadata)
+            chosen = f", quality {q}"
         folder = os.path.dirname(os.path.abspath(job.target))
         os.makedirs(folder, exist_ok=True)
         write_atomically(job.target, data)
     except (OSError, ValueError, ImportError, Image.DecompressionBombError) as error:
         return "failed", str(error), 0, time.perf_counter() - start
     bpp = 8 * len(data) / (image.width * image.height)
-    return "ok", f"{len(data)} bytes, {bpp:.3f} bpp", len(data), time.perf_counter() - start
+    return "ok", f"{len(data)} bytes, {bpp:.3f} bpp{chosen}", len(data), time.perf_counter() - start
 
 
 def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,

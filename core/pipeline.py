@@ -121,6 +121,7 @@ def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> T
 def encode(  # 60+ lines: most of them the docstring of the main public function
     image,
     quality: int | None = None,
+    *,
     metric: str = "mse",
     backend: str = "pillow",
     effort: int = 0,
@@ -136,7 +137,8 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
 
     Args:
         image: a PIL image (RGB or L), a uint8 array (H, W) / (H, W, 3), or a float tensor in [0, 1].
-        quality: JPEG quality 1..100 (default 75); with ``max_bytes``, the highest quality to consider (default 100).
+        quality: JPEG quality 1..100 (default 75; with custom ``qtables`` and no quality, the tables as given, as
+            Pillow does); with ``max_bytes``, the highest quality to consider (default 100).
         metric: what to optimize for: "mse", "msssim", "lpips" (or any registered metric).
         backend: the encoder that writes the file: "pillow", "mozjpeg", "jpegli", or a plugin.
         effort: per-image refinement steps (0 = none).
@@ -147,7 +149,8 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
             "mse" (its decisions weigh squared error; for MS-SSIM it is neutral and for LPIPS harmful,
             BENCHMARKS.md), off with custom ``qtables`` (its decisions need the encoder's tables).
         callback: called with a dict (step, real cost, bpp, best step) after every real-codec check.
-        max_bytes: target size: the highest quality whose file fits in this many bytes (binary search, prefilter on).
+        max_bytes: target size: the highest quality whose file fits in this many bytes (binary search, prefilter
+            on); :func:`encode_to_size` also returns the quality chosen.
         check_every: refinement steps between real-codec checks.
         lr: Adam step size, in 8-bit levels.
         **jpeg_options: passed to the backend (e.g. ``optimize=True``, ``subsampling="4:4:4"``).
@@ -165,10 +168,30 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
         >>> data[:2]
         b'\\xff\\xd8'
     """
+    settings = check_settings(metric, prefilter, masking, effort, check_every, lr, callback, jpeg_options)
+    return _encode(image, quality, max_bytes, settings, backend, jpeg_options)[0]
+
+
+def encode_to_size(image, max_bytes: int, quality: int | None = None, **options) -> tuple[bytes, int]:
+    """The file :func:`encode` writes with ``max_bytes`` (every other option as there), and the quality chosen.
+
+    Example:
+        >>> from PIL import Image
+        >>> data, quality = encode_to_size(Image.new("RGB", (64, 48), "gray"), max_bytes=1000)
+        >>> len(data) <= 1000 and 1 <= quality <= 100
+        True
+    """
+    jpeg_options = {k: v for k, v in options.items() if k not in _SETTINGS}
+    settings = check_settings(**{k: v for k, v in options.items() if k in _SETTINGS}, jpeg_options=jpeg_options)
+    backend = jpeg_options.pop("backend", "pillow")
+    return _encode(image, quality, check_int("max_bytes", max_bytes, 1), settings, backend, jpeg_options)
+
+
+def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_options: dict) -> tuple[bytes, int]:
+    """(file, quality) for checked settings; checks the rest."""
     x = image_to_tensor(image)
     writer = Writer(get_backend(backend), jpeg_options)
     writer.backend.check(jpeg_options, gray=x.shape[1] == 1)
-    settings = check_settings(metric, prefilter, masking, effort, check_every, lr, callback, jpeg_options)
     if quality is not None:
         quality = check_quality(quality)
     elif "qtables" in jpeg_options and max_bytes is None:
@@ -178,18 +201,19 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
     if max_bytes is None:
         quality = 75 if quality is None else quality
         start = preprocess(x, quality, settings, writer)
-        return (
-            writer(tensor_to_pixels(start), quality)
-            if settings.effort == 0
-            else refine(x, start, quality, settings, writer)
-        )
+        if settings.effort == 0:
+            return writer(tensor_to_pixels(start), quality), quality
+        return refine(x, start, quality, settings, writer), quality
     max_bytes = check_int("max_bytes", max_bytes, 1)
     quality, data = search_quality(lambda q: writer(tensor_to_pixels(preprocess(x, q, settings, writer)), q),
                                    100 if quality is None else quality, max_bytes)  # fmt: skip
     if settings.effort == 0:
-        return data
+        return data, quality
     refined = refine(x, preprocess(x, quality, settings, writer), quality, settings, writer)
-    return refined if len(refined) <= max_bytes else data
+    return (refined if len(refined) <= max_bytes else data), quality
+
+
+_SETTINGS = ("metric", "prefilter", "masking", "effort", "check_every", "lr", "callback")
 
 
 def check_settings(metric: str = "mse", prefilter="auto", masking: bool | None = None, effort: int = 0,

@@ -57,7 +57,9 @@ class RDJPEG(v2.Transform):
         return {"quality": int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())}
 
     def _roundtrip(self, pixels: np.ndarray, quality: int) -> np.ndarray:
-        data = rdjpeg.encode(pixels, quality, self.metric, self.backend, self.effort, **self.jpeg_options)
+        data = rdjpeg.encode(
+            pixels, quality, metric=self.metric, backend=self.backend, effort=self.effort, **self.jpeg_options
+        )
         with Image.open(io.BytesIO(data)) as decoded:
             return np.asarray(decoded.convert("L" if pixels.ndim == 2 else "RGB"))
 

@@ -165,3 +165,16 @@ def test_same_bytes_whatever_the_thread_count(tmp_path):
                              text=True, check=True).stdout.split(" ", 1)  # fmt: skip
         runs.append(out)
     assert [r[0] for r in runs] == ["1", "2"] and runs[0][1] == runs[1][1]
+
+
+def test_encode_to_size_returns_the_quality_it_chose():
+    a = photo(seed=4)
+    budget = len(rdjpeg.encode(a, 40)) + 1
+    data, quality = rdjpeg.encode_to_size(a, budget, metric="mse", optimize=True)
+    assert data == rdjpeg.encode(a, max_bytes=budget, optimize=True) == rdjpeg.encode(a, quality, optimize=True)
+    assert len(data) <= budget < len(rdjpeg.encode(a, quality + 1, optimize=True))
+
+
+def test_arguments_after_quality_are_keyword_only():
+    with pytest.raises(TypeError):
+        rdjpeg.encode(photo(), 50, "mse")

@@ -56,7 +56,7 @@ def simulate(args: argparse.Namespace) -> int:
 
 def compress(args: argparse.Namespace) -> int:
     """Compress inputs to RD-optimized JPEGs; exit 0 if all were written (or skipped), 1 if any failed."""
-    from .compress import plan_jobs, run_jobs
+    from .compress import STDIO, plan_jobs, run_jobs
 
     try:
         jobs = plan_jobs(args.inputs, args.output)
@@ -72,7 +72,12 @@ def compress(args: argparse.Namespace) -> int:
     options.update({k: v for k, v in jpeg.items() if v is not None})
     existing = "overwrite" if args.overwrite else args.existing
     progress = not args.quiet and sys.stderr.isatty()
-    counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress, keep_metadata=not args.strip)
+    to_stdout = args.output == STDIO  # the file goes to stdout: every message to stderr
+
+    def log(line: str) -> None:
+        print(line, file=sys.stderr if to_stdout else sys.stdout)
+
+    counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress, not args.strip, log)
     if len(jobs) > 1 or counts["failed"]:
         print(f"{counts['ok']} written, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
     return 1 if counts["failed"] else 0
@@ -193,9 +198,10 @@ def _add_compress(commands) -> None:
         "them; ** recurses) or folders (their whole tree, mirrored under -o). Outputs are written atomically. "
         "Exit status: 0 all written or skipped, 1 some failed, 2 usage error.",
     )  # fmt: skip
-    p.add_argument("inputs", nargs="+", help="image files, globs or folders")
+    p.add_argument("inputs", nargs="+", help="image files, globs or folders; - reads one image from stdin")
     p.add_argument("-o", "--output", required=True,
-                   help="output file for one input file; otherwise a folder (created if missing)")  # fmt: skip
+                   help="output file for one input file (- writes it to stdout); otherwise a folder (created if "
+                   "missing)")  # fmt: skip
     p.add_argument(
         "-q",
         "--quality",

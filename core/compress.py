@@ -7,6 +7,7 @@ interrupted job leaves no partial file and an existing output untouched. An exis
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import time
@@ -23,6 +24,7 @@ from .plugins import get_backend
 from .runtime import worker_pool
 
 EXISTING = ("error", "skip", "overwrite")
+STDIO = "-"  # stdin as the input, stdout as the output
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,18 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
 
     A single input file and an output that is not an existing folder: write exactly ``output``. Otherwise ``output``
     is a folder (created if needed); files go there by name, and a folder tree's files keep their relative paths.
+    ``-`` as the one input reads the image from stdin, and as the output of one input writes the JPEG to stdout.
     """
+    if STDIO in inputs and len(inputs) > 1:
+        raise ValueError("'-' (stdin) must be the only input")
+    if output == STDIO and (
+        len(inputs) != 1 or os.path.isdir(inputs[0]) or not (inputs[0] == STDIO or os.path.isfile(inputs[0]))
+    ):
+        raise ValueError("'-o -' (stdout) takes exactly one input image")  # fmt: skip
+    if inputs == [STDIO]:
+        if output != STDIO and os.path.isdir(output):
+            raise ValueError("with '-' (stdin) as the input, -o names a file or '-', not a folder")
+        return [Job(STDIO, output)]
     found: list[tuple[str, str]] = []  # (source, path relative to the output folder)
     for item in inputs:
         matches = find_images(item)
@@ -46,6 +59,8 @@ def plan_jobs(inputs: list[str], output: str) -> list[Job]:
     if not found:
         raise ValueError(f"no images found in {inputs}")
     single = len(inputs) == 1 and os.path.isfile(inputs[0]) and not os.path.isdir(output)
+    if single and output == STDIO:
+        return [Job(found[0][0], STDIO)]
     if single:
         folder = os.path.dirname(os.path.abspath(output))
         if not os.path.isdir(folder):
@@ -67,12 +82,12 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
     are carried over when ``keep_metadata`` and the backend (Pillow, mozjpeg) can write them."""
 
     start = time.perf_counter()
-    if os.path.exists(job.target) and existing != "overwrite":
+    if job.target != STDIO and os.path.exists(job.target) and existing != "overwrite":
         if existing == "skip":
             return "skipped", f"{job.target} exists", 0, 0.0
         return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
     try:
-        with Image.open(job.source) as original:
+        with Image.open(io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source) as original:
             keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(options.get("backend", "pillow")).options
             metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
             image = jpeg_mode(original)
@@ -83,9 +98,12 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
         else:
             data, q = encode_to_size(image, max_bytes, quality, **options, **metadata)
             chosen = f", quality {q}"
-        folder = os.path.dirname(os.path.abspath(job.target))
-        os.makedirs(folder, exist_ok=True)
-        write_atomically(job.target, data)
+        if job.target == STDIO:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+        else:
+            os.makedirs(os.path.dirname(os.path.abspath(job.target)), exist_ok=True)
+            write_atomically(job.target, data)
     except (OSError, ValueError, ImportError, Image.DecompressionBombError) as error:
         return "failed", str(error), 0, time.perf_counter() - start
     bpp = 8 * len(data) / (image.width * image.height)

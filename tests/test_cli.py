@@ -131,3 +131,16 @@ def test_compress_takes_a_table(image_path, tmp_path, capsys):
     assert main([*argv, "--table", "1", "--overwrite"]) == 0 and Image.open(out).quantization[0] == [16] * 64
     assert main([*argv, "--table", "sharp", "--overwrite"]) == 1
     assert "table must be one of" in capsys.readouterr().err
+
+
+def test_compress_stdin_to_stdout_like_cjpeg(image_path, tmp_path):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-m", "rdjpeg", "compress", "-", "-o", "-", "-q", "40"]
+    piped = subprocess.run(command, input=image_path.read_bytes(), capture_output=True, check=True)
+    assert main(["compress", str(image_path), "-o", str(tmp_path / "a.jpg"), "-q", "40", "--quiet"]) == 0
+    assert piped.stdout == (tmp_path / "a.jpg").read_bytes()  # the file alone on stdout; messages on stderr
+    for argv in (["-", str(image_path), "-o", "-"], [str(image_path), str(image_path), "-o", "-"],
+                 [str(tmp_path), "-o", "-"]):  # fmt: skip
+        assert main(["compress", *argv]) == 2

@@ -45,3 +45,17 @@ def test_registering_the_host_plugins_does_not_import_torch():
             "print('torch' in sys.modules, 'rdjpeg' in sys.modules, 'RDJPEG' in Image.SAVE)")  # fmt: skip
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False", "True"]
+
+
+def test_import_rdjpeg_plugins_takes_under_300_ms():
+    """``python -X importtime -c "import rdjpeg_plugins"``: the cumulative time of the package (best of three)."""
+    import subprocess
+    import sys
+
+    def once() -> float:
+        err = subprocess.run([sys.executable, "-X", "importtime", "-c", "import rdjpeg_plugins"], capture_output=True,
+                             text=True, check=True).stderr  # fmt: skip
+        line = next(line for line in err.splitlines() if line.rstrip().endswith("| rdjpeg_plugins"))
+        return int(line.split("|")[1]) / 1e6
+
+    assert min(once() for _ in range(3)) <= 0.3

@@ -24,6 +24,7 @@ PILLOW_JPEG_OPTIONS = frozenset({
     "comment", "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
 })  # fmt: skip
 AS_RGB = ("RGBX", "YCbCr")
+JPEG_MODES = ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr")  # what Pillow's JPEG save writes
 UNFILTERED = {("backend", "pillow"), ("prefilter", None), ("prefilter", False), ("masking", False), ("effort", 0)}
 SUBSAMPLING_NAMES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, "4:1:1": 2}  # Pillow writes "4:1:1" as 4:2:0
 
@@ -69,8 +70,8 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     When rdjpeg would not change the pixels (no prefilter, no masking, no refinement, no target size, the Pillow
     backend), the file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
     """
-    if im.width == 0 or im.height == 0:
-        raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word
+    if im.mode not in JPEG_MODES:  # Pillow's first check, and its exception
+        raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
     # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
     import rdjpeg
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
@@ -86,6 +87,8 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     settings = {k: options.pop(k) for k in RDJPEG_OPTIONS if k in options}
     pillow_options = dict(options)
     options = explicit_options(im, options)
+    if im.width == 0 or im.height == 0:
+        raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word, after its option checks
     if options.pop("progression", False):
         options["progressive"] = True
     if "comment" not in options and "comment" in im.info:
@@ -106,8 +109,6 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
         im = im.convert("L")
     elif im.mode in AS_RGB:
         im = im.convert("RGB")
-    elif im.mode not in ("RGB", "L"):
-        raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
     quality = options.pop("quality")
     if quality != -1 or settings.get("max_bytes") is None:  # with max_bytes, only an explicit quality: the ceiling
         settings["quality"] = None if quality == -1 and "qtables" in options else pillow_quality(quality)

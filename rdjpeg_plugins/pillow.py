@@ -60,7 +60,11 @@ def explicit_options(im: Image.Image, options: dict) -> dict:
         subsampling = get_sampling(im)
     if qtables == "keep":
         qtables = getattr(im, "quantization", None)
-    options.update(quality=quality, subsampling=SUBSAMPLING_NAMES.get(subsampling, subsampling), qtables=qtables)
+    subsampling = SUBSAMPLING_NAMES.get(subsampling, subsampling) if isinstance(subsampling, str) else subsampling
+    if not isinstance(subsampling, int):
+        raise TypeError(f"'{type(subsampling).__name__}' object cannot be interpreted as an integer")  # Pillow's
+    subsampling = int(subsampling) if -1 <= subsampling <= 2 else 2  # Pillow sets 4:2:0 for any other number
+    options.update(quality=quality, subsampling=subsampling, qtables=qtables)
     return {k: v for k, v in options.items() if (k, v) not in (("qtables", None), ("subsampling", -1))}
 
 

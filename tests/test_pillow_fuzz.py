@@ -66,9 +66,9 @@ def outcome(im: Image.Image, format: str, options: dict):
     return None, buf.getvalue()
 
 
-# RDJPEG_FUZZ_EXAMPLES=N RDJPEG_FUZZ_RANDOM=1 explores further than the test command's fixed 80 examples.
+# RDJPEG_FUZZ_EXAMPLES=N RDJPEG_FUZZ_RANDOM=1 explores further than the test command's fixed 100 examples.
 @settings(
-    max_examples=int(os.environ.get("RDJPEG_FUZZ_EXAMPLES", 80)),
+    max_examples=int(os.environ.get("RDJPEG_FUZZ_EXAMPLES", 100)),
     deadline=None,
     derandomize="RDJPEG_FUZZ_RANDOM" not in os.environ,
     suppress_health_check=[HealthCheck.too_slow],

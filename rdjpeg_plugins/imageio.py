@@ -27,6 +27,10 @@ class RDJPEGPlugin(PluginV3):
         super().__init__(request)
         if request.mode.io_mode != IOMode.write:
             raise InitializationError(f"{NAME} only writes; read its JPEGs with imageio's pillow plugin")
+        extension = (request.extension or request.format_hint or "").lower()
+        if extension and extension not in JPEG_EXTENSIONS:  # imageio answers OSError, as for its pillow plugin
+            raise InitializationError(f"{NAME} writes JPEG files, not {extension!r}: name the file .jpg or pass "
+                                      "extension='.jpg'")  # fmt: skip
 
     def write(self, ndimage, *, mode: str | None = None, format: str | None = None, is_batch: bool | None = None,
               **options) -> bytes | None:  # fmt: skip
@@ -37,11 +41,6 @@ class RDJPEGPlugin(PluginV3):
         """
         if format is not None and format.upper() not in (NAME, "JPEG", "JPG"):
             raise ValueError(f"{NAME} writes JPEG, not format={format!r}")
-        extension = (self.request.extension or self.request.format_hint or "").lower()
-        if extension and extension not in JPEG_EXTENSIONS:
-            raise ValueError(
-                f"{NAME} writes JPEG files, not {extension!r}: name the file .jpg or pass extension='.jpg'"
-            )
         if isinstance(ndimage, list) or is_batch:
             frames = list(ndimage) if isinstance(ndimage, list) else list(np.asarray(ndimage))
             if len(frames) != 1:

@@ -46,22 +46,16 @@ class RDJPEGPlugin(PluginV3):
             if len(frames) != 1:
                 raise ValueError(f"{NAME} writes one image per file, got a batch of {len(frames)}")
             ndimage = frames[0]
-        a = np.asarray(ndimage)
-        if a.dtype != np.uint8:
-            raise ValueError(f"{NAME} writes uint8 images, got {a.dtype} (scale and convert first)")
-        if a.ndim == 3 and a.shape[2] == 1:
-            a = a[..., 0]
-        if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] != 3) or 0 in a.shape:
-            raise ValueError(f"{NAME} writes one (H, W) or (H, W, 3) image, got shape {a.shape}")
-        image = (
-            Image.fromarray(np.ascontiguousarray(a), mode=mode) if mode else Image.fromarray(np.ascontiguousarray(a))
-        )
+        from rdjpeg.validate import check_pixels  # rdjpeg imports torch: not before the first write
+
+        a = np.ascontiguousarray(check_pixels(np.asarray(ndimage)))
+        image = Image.fromarray(a, mode=mode) if mode else Image.fromarray(a)
         data = encode_image(image, options)
         kind = self.request._uri_type
         if kind == URI_BYTES:
             return data
         if kind == URI_FILENAME:
-            from rdjpeg.files import write_atomically  # rdjpeg imports torch: not before the first write
+            from rdjpeg.files import write_atomically
 
             write_atomically(self.request.filename, data)
         else:

@@ -132,7 +132,7 @@ def test_in_a_v2_pipeline_like_v2_jpeg():
 
 
 def test_messages_read_like_v2_jpeg():
-    for quality in (0, (50, 40), [0], None, True):
+    for quality in (0, 101, (50, 40), [0], (1, 2, 3), 50.0, (50.0, 60.0), [0, 10], None, True):
         with pytest.raises(Exception) as expected:
             v2.JPEG(quality)
         with pytest.raises(expected.type, match=re.escape(str(expected.value))):

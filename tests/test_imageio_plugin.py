@@ -52,13 +52,13 @@ def test_grayscale_and_single_channel():
         assert Image.open(io.BytesIO(data)).mode == "L"
 
 
-@pytest.mark.parametrize("array,match", [
-    (np.zeros((8, 8, 4), np.uint8), "shape"), (np.zeros((8, 8, 3), np.float32), "uint8"),
-    (np.zeros((2, 8, 8, 3), np.uint8), "shape"), (np.zeros((0, 8, 3), np.uint8), "shape"),
+@pytest.mark.parametrize("array,match,error", [
+    (np.zeros((8, 8, 4), np.uint8), "shape", ValueError), (np.zeros((8, 8, 3), np.float32), "uint8", TypeError),
+    (np.zeros((2, 8, 8, 3), np.uint8), "shape", ValueError), (np.zeros((0, 8, 3), np.uint8), "shape", ValueError),
 ])  # fmt: skip
-def test_bad_arrays_write_nothing(tmp_path, array, match):
+def test_bad_arrays_write_nothing(tmp_path, array, match, error):
     target = tmp_path / "x.jpg"
-    with pytest.raises(ValueError, match=match):
+    with pytest.raises(error, match=match):
         iio.imwrite(target, array, plugin="RDJPEG")
     assert not target.exists()
 

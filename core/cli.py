@@ -10,6 +10,7 @@ import argparse
 import io
 import math
 import os
+import signal
 import sys
 
 import numpy as np
@@ -59,10 +60,12 @@ def compress(args: argparse.Namespace) -> int:
     from .compress import STDIO, plan_jobs, run_jobs
 
     try:
-        jobs = plan_jobs(args.inputs, args.output)
+        plan = plan_jobs(args.inputs, args.output, args.follow_symlinks)
     except ValueError as error:
         print(f"rdjpeg: error: {error}", file=sys.stderr)
         return 2
+    for path, reason in plan.skipped:
+        print(f"rdjpeg: skipped {path}: {reason}", file=sys.stderr)
     options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes}
     if args.plain:
         options.update(prefilter=None, masking=False)
@@ -77,10 +80,14 @@ def compress(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr if to_stdout else sys.stdout)
 
-    counts = run_jobs(jobs, args.quality, options, existing, args.jobs, progress, not args.strip, log)
-    if len(jobs) > 1 or counts["failed"]:
-        print(f"{counts['ok']} written, {counts['skipped']} skipped, {counts['failed']} failed", file=sys.stderr)
-    return 1 if counts["failed"] else 0
+    result = run_jobs(plan.jobs, args.quality, options, existing, args.jobs, progress, not args.strip, log,
+                      args.max_pixels)  # fmt: skip
+    if "signal" in result:
+        print(f"rdjpeg: stopped by {signal.Signals(result['signal']).name}: {result['summary']}", file=sys.stderr)
+        return 128 + result["signal"]
+    if len(plan.jobs) > 1 or result["failed"]:
+        print(result["summary"], file=sys.stderr)
+    return 1 if result["failed"] else 0
 
 
 def _quality(text: str) -> int:
@@ -91,6 +98,16 @@ def _quality(text: str) -> int:
         value = 0
     if not 1 <= value <= 100:
         raise argparse.ArgumentTypeError(f"quality must be an integer from 1 to 100, got {text!r}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
     return value
 
 
@@ -224,6 +241,11 @@ def _add_compress(commands) -> None:
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
     p.add_argument("--plain", action="store_true", help="no prefilter and no masking: plain JPEG (for comparisons)")
     p.add_argument("--strip", action="store_true", help="drop EXIF and ICC profile (kept by default)")
+    p.add_argument("--follow-symlinks", action="store_true",
+                   help="follow symbolic links inside input folders (passed over and reported by default)")  # fmt: skip
+    p.add_argument("--max-pixels", type=_positive, default=Image.MAX_IMAGE_PIXELS, metavar="N",
+                   help="larger images fail (one line each) before they are decoded; the batch goes on (default: "
+                   "Pillow's MAX_IMAGE_PIXELS, %(default)s)")  # fmt: skip
     p.add_argument("--existing", choices=["error", "skip", "overwrite"], default="error",
                    help="what to do when an output exists (default: error, exit 1)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="same as --existing overwrite")

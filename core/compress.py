@@ -1,18 +1,23 @@
 """``rdjpeg compress``: many inputs (files, globs, folder trees) → RD-optimized JPEGs, in parallel, never losing data.
 
-Each output is encoded completely in memory and written atomically (temporary file + rename), so a failed or
-interrupted job leaves no partial file and an existing output untouched. An existing output is an error unless
-``--existing skip`` or ``--existing overwrite`` says otherwise.
+Each output is encoded completely in memory and written atomically (temporary file, then one rename or link), so a
+failed or interrupted job leaves no partial file, no temporary file and an existing output untouched; only a regular
+file is ever replaced. An existing output is an error unless ``--existing skip`` or ``--existing overwrite`` says
+otherwise, and that holds when two runs write into one folder at once: an output is linked into place, which fails if
+the name exists. The first Ctrl-C or SIGTERM stops the batch within a second or two (images being encoded are
+abandoned, their temporary files removed) and it reports what was written, skipped, failed and not started.
 """
 
 from __future__ import annotations
 
 import io
 import os
+import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PIL import Image
 from tqdm import tqdm
@@ -21,10 +26,11 @@ from .files import find_images, write_atomically
 from .images import jpeg_mode
 from .pipeline import encode, encode_to_size
 from .plugins import get_backend
-from .runtime import worker_pool
+from .runtime import Interrupted, exit_if_stopped, stop_on_signals, worker_pool
 
 EXISTING = ("error", "skip", "overwrite")
 STDIO = "-"  # stdin as the input, stdout as the output
+STATUSES = ("ok", "skipped", "failed")
 
 
 @dataclass(frozen=True)
@@ -33,110 +39,172 @@ class Job:
     target: str
 
 
-def plan_jobs(inputs: list[str], output: str) -> list[Job]:
+@dataclass
+class Plan:
+    """The jobs to run, and the inputs passed over with their reasons."""
+
+    jobs: list[Job] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+
+
+def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> Plan:
     """Map inputs to output paths; raises ValueError for usage errors (nothing is written).
 
     A single input file and an output that is not an existing folder: write exactly ``output``. Otherwise ``output``
     is a folder (created if needed); files go there by name, and a folder tree's files keep their relative paths.
     ``-`` as the one input reads the image from stdin, and as the output of one input writes the JPEG to stdout.
+    Symbolic links inside input folders are passed over unless ``follow_symlinks`` (:func:`rdjpeg.files.find_images`).
     """
     if STDIO in inputs and len(inputs) > 1:
         raise ValueError("'-' (stdin) must be the only input")
-    if output == STDIO and (
-        len(inputs) != 1 or os.path.isdir(inputs[0]) or not (inputs[0] == STDIO or os.path.isfile(inputs[0]))
-    ):
-        raise ValueError("'-o -' (stdout) takes exactly one input image")  # fmt: skip
+    one_file = len(inputs) == 1 and (inputs[0] == STDIO or os.path.isfile(inputs[0]))
+    if output == STDIO and not one_file:
+        raise ValueError("'-o -' (stdout) takes exactly one input image")
     if inputs == [STDIO]:
         if output != STDIO and os.path.isdir(output):
             raise ValueError("with '-' (stdin) as the input, -o names a file or '-', not a folder")
-        return [Job(STDIO, output)]
-    found: list[tuple[str, str]] = []  # (source, path relative to the output folder)
+        return Plan([Job(STDIO, output)])
+    plan, found = Plan(), []
     for item in inputs:
-        matches = find_images(item)
-        if not matches and not os.path.isdir(item):
+        result = find_images(item, follow_symlinks)
+        if not result.images and not result.skipped and not os.path.isdir(item):
             raise ValueError(f"no such file, folder or matching files: {item!r}")
-        found += matches
+        found += result.images
+        plan.skipped += result.skipped
     if not found:
         raise ValueError(f"no images found in {inputs}")
-    single = len(inputs) == 1 and os.path.isfile(inputs[0]) and not os.path.isdir(output)
-    if single and output == STDIO:
-        return [Job(found[0][0], STDIO)]
-    if single:
+    if one_file and not os.path.isdir(output):
         folder = os.path.dirname(os.path.abspath(output))
-        if not os.path.isdir(folder):
+        if output != STDIO and not os.path.isdir(folder):
             raise ValueError(f"the output's folder does not exist: {folder}")
-        return [Job(found[0][0], output)]
-    jobs, seen = [], {}
+        return Plan([Job(found[0][0], output)], plan.skipped)
+    root, seen = os.path.abspath(output), {}
     for source, relative in found:
         target = os.path.join(output, os.path.splitext(relative)[0] + ".jpg")
+        if os.path.commonpath([root, os.path.abspath(target)]) != root:
+            raise ValueError(f"{source} would be written outside {output}")
         if target in seen:
             raise ValueError(f"{source} and {seen[target]} would both be written to {target}")
         seen[target] = source
-        jobs.append(Job(source, target))
-    return jobs
+        plan.jobs.append(Job(source, target))
+    return plan
 
 
-def compress_one(job: Job, quality: int | None, options: dict, existing: str, keep_metadata: bool = True):
+def compress_one(job: Job, quality: int | None, options: dict, existing: str, keep_metadata: bool = True,
+                 max_pixels: int | None = None):  # fmt: skip
     """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
-    per-file problems (bad image, unwritable folder): they become "failed" with the reason. EXIF and ICC profile
-    are carried over when ``keep_metadata`` and the backend (Pillow, mozjpeg) can write them."""
-
+    per-file problems (bad image, too many pixels, not enough memory, a broken weights file, an unwritable folder):
+    they become "failed" with a one-line reason. EXIF and ICC profile are carried over when ``keep_metadata`` and the
+    backend (Pillow, mozjpeg) can write them. ``max_pixels``: larger images fail before they are decoded."""
+    exit_if_stopped()
     start = time.perf_counter()
-    if job.target != STDIO and os.path.exists(job.target) and existing != "overwrite":
-        if existing == "skip":
-            return "skipped", f"{job.target} exists", 0, 0.0
-        return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
+    if job.target != STDIO and os.path.lexists(job.target) and existing != "overwrite":
+        return _exists(job, existing)
     try:
-        with Image.open(io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source) as original:
-            keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(options.get("backend", "pillow")).options
-            metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
-            image = jpeg_mode(original)
-        options = dict(options)
-        max_bytes = options.pop("max_bytes", None)
-        if max_bytes is None:
-            data, chosen = encode(image, quality, **options, **metadata), ""
-        else:
-            data, q = encode_to_size(image, max_bytes, quality, **options, **metadata)
-            chosen = f", quality {q}"
+        data, message = _encode_file(job, quality, options, keep_metadata, max_pixels)
         if job.target == STDIO:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
         else:
             os.makedirs(os.path.dirname(os.path.abspath(job.target)), exist_ok=True)
-            write_atomically(job.target, data)
-    except (OSError, ValueError, ImportError, Image.DecompressionBombError) as error:
-        return "failed", str(error), 0, time.perf_counter() - start
-    bpp = 8 * len(data) / (image.width * image.height)
-    return "ok", f"{len(data)} bytes, {bpp:.3f} bpp{chosen}", len(data), time.perf_counter() - start
+            write_atomically(job.target, data, replace=existing == "overwrite")
+    except FileExistsError:
+        return _exists(job, existing)  # another writer created it meanwhile: the same answer as before
+    except (OSError, ValueError, ImportError, RuntimeError, MemoryError, Image.DecompressionBombError) as error:
+        return "failed", " ".join(str(error).split()) or type(error).__name__, 0, time.perf_counter() - start
+    return "ok", message, len(data), time.perf_counter() - start
 
 
-def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
-             progress: bool = True, keep_metadata: bool = True, log=print) -> dict[str, int]:  # fmt: skip
-    """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed."""
-    if existing not in EXISTING:
-        raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
-    counts = {"ok": 0, "skipped": 0, "failed": 0}
-    bar = tqdm(total=len(jobs), unit="image", desc="compress", disable=not progress, file=sys.stderr)
+def _exists(job: Job, existing: str) -> tuple[str, str, int, float]:
+    if existing == "skip":
+        return "skipped", f"{job.target} exists", 0, 0.0
+    return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
 
-    def report(job: Job, result: tuple[str, str, int, float]) -> None:
+
+def _encode_file(job: Job, quality, options: dict, keep_metadata: bool, max_pixels: int | None) -> tuple[bytes, str]:
+    with Image.open(io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source) as original:
+        pixels = original.width * original.height
+        if max_pixels is not None and pixels > max_pixels:  # the header only: nothing decoded yet
+            raise ValueError(f"{original.width}×{original.height} = {pixels:,} pixels, over the limit of "
+                             f"{max_pixels:,} (--max-pixels)")  # fmt: skip
+        keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(options.get("backend", "pillow")).options
+        metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
+        image = jpeg_mode(original)
+    options = dict(options)
+    max_bytes = options.pop("max_bytes", None)
+    if max_bytes is None:
+        data, chosen = encode(image, quality, **options, **metadata), ""
+    else:
+        data, q = encode_to_size(image, max_bytes, quality, **options, **metadata)
+        chosen = f", quality {q}"
+    return data, f"{len(data)} bytes, {8 * len(data) / pixels:.3f} bpp{chosen}"
+
+
+@dataclass
+class Report:
+    """Counts and the lines a batch writes as its jobs end."""
+
+    progress: bool
+    log: Callable[[str], None]
+    total: int
+    counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
+
+    def __post_init__(self) -> None:
+        self.bar = tqdm(total=self.total, unit="image", desc="compress", disable=not self.progress, file=sys.stderr)
+
+    def __call__(self, job: Job, result: tuple[str, str, int, float]) -> None:
         status, message, _, seconds = result
-        counts[status] += 1
+        self.counts[status] += 1
         line = f"{job.source} -> {job.target}: {message}" + (f", {seconds:.1f} s" if status == "ok" else "")
         if status == "failed":
             tqdm.write(f"rdjpeg: error: {job.source}: {message}", file=sys.stderr)
-        elif progress:
+        elif self.progress:
             tqdm.write(("skipped " if status == "skipped" else "") + line, file=sys.stderr)
         else:
-            log(("skipped " if status == "skipped" else "") + line)
-        bar.update()
+            self.log(("skipped " if status == "skipped" else "") + line)
+        self.bar.update()
 
-    if workers <= 1 or len(jobs) == 1:
-        for job in jobs:
-            report(job, compress_one(job, quality, options, existing, keep_metadata))
-    else:
-        with worker_pool(workers) as pool:
-            futures = {pool.submit(compress_one, job, quality, options, existing, keep_metadata): job for job in jobs}
-            for future in as_completed(futures):
-                report(futures[future], future.result())
-    bar.close()
-    return counts
+    def summary(self) -> str:
+        not_started = self.total - sum(self.counts.values())
+        return (f"{self.counts['ok']} written, {self.counts['skipped']} skipped, {self.counts['failed']} failed"
+                + (f", {not_started} not started" if not_started else ""))  # fmt: skip
+
+
+def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
+             progress: bool = True, keep_metadata: bool = True, log=print,
+             max_pixels: int | None = None) -> dict:  # fmt: skip
+    """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed (and "signal": the
+    number of the signal that stopped the batch, when one did: :class:`rdjpeg.runtime.Interrupted`)."""
+    if existing not in EXISTING:
+        raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
+    report = Report(progress, log, len(jobs))
+    arguments = (quality, options, existing, keep_metadata, max_pixels)
+    try:
+        with stop_on_signals():
+            if workers <= 1 or len(jobs) == 1:
+                for job in jobs:
+                    report(job, compress_one(job, *arguments))
+            else:
+                _run_in_pool(jobs, arguments, workers, report)
+    except Interrupted as stop:
+        report.bar.close()
+        return {**report.counts, "signal": stop.signum, "summary": report.summary()}
+    report.bar.close()
+    return {**report.counts, "summary": report.summary()}
+
+
+def _run_in_pool(jobs: list[Job], arguments: tuple, workers: int, report: Report) -> None:
+    pool = worker_pool(workers)
+    try:
+        futures = {pool.submit(compress_one, job, *arguments): job for job in jobs}
+        for future in as_completed(futures):
+            report(futures[future], future.result())
+    except BaseException:
+        # Stop at once: nothing new starts, and the workers abandon what they encode (their handlers remove temp files).
+        processes = list((getattr(pool, "_processes", None) or {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive():
+                os.kill(process.pid, signal.SIGTERM)
+        raise
+    pool.shutdown()

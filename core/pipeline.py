@@ -18,6 +18,7 @@ starting point by that cost.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -37,6 +38,9 @@ from .validate import check_int, check_quality, subsampling_name
 Progress = Callable[[dict], None]
 MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose default pipeline includes adaptive masking
 TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
+MAX_SIDE = 65500  # libjpeg's JPEG_MAX_DIMENSION
+MAX_EFFORT = 1000  # refinement steps; more has never paid (BENCHMARKS.md, "Per-image refinement")
+MAX_REFINE_SECONDS = 300.0  # per image: refinement stops there and keeps the best file measured so far
 
 
 def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
@@ -141,7 +145,8 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
             Pillow does); with ``max_bytes``, the highest quality to consider (default 100).
         metric: what to optimize for: "mse", "msssim", "lpips" (or any registered metric).
         backend: the encoder that writes the file: "pillow", "mozjpeg", "jpegli", or a plugin.
-        effort: per-image refinement steps (0 = none).
+        effort: per-image refinement steps (0 = none; at most ``MAX_EFFORT``, 1000; refinement also stops after
+            ``MAX_REFINE_SECONDS``, 300 s, keeping the best file measured).
         prefilter: "auto" (the shipped default for ``metric``: the msssim and lpips networks; none for mse, whose
             default is the masking), a model name ("mse", "msssim", "lpips" or a plugin's), an ``nn.Module`` called
             as ``prefilter(x, quality)``, or None.
@@ -190,6 +195,8 @@ def encode_to_size(image, max_bytes: int, quality: int | None = None, **options)
 def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_options: dict) -> tuple[bytes, int]:
     """(file, quality) for checked settings; checks the rest."""
     x = image_to_tensor(image)
+    if max(x.shape[-2:]) > MAX_SIDE:
+        raise ValueError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {x.shape[-1]}×{x.shape[-2]}")
     writer = Writer(get_backend(backend), jpeg_options)
     writer.backend.check(jpeg_options, gray=x.shape[1] == 1)
     if quality is not None:
@@ -233,7 +240,7 @@ def check_settings(metric: str = "mse", prefilter="auto", masking: bool | None =
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {callback!r}")
-    return Settings(metric, resolve_prefilter(prefilter, metric), masking, check_int("effort", effort, 0),
+    return Settings(metric, resolve_prefilter(prefilter, metric), masking, check_int("effort", effort, 0, MAX_EFFORT),
                     check_int("check_every", check_every, 1), float(lr), callback)  # fmt: skip
 
 
@@ -274,6 +281,7 @@ def refine(x: Tensor, start: Tensor, quality: int, settings: Settings, writer: W
     q, subsampling, tables = torch.tensor([quality]), writer.subsampling(quality), writer.tables(quality)
     xp = start.clone().requires_grad_()
     optimizer = torch.optim.Adam([xp], lr=settings.lr / 255)
+    deadline = time.monotonic() + MAX_REFINE_SECONDS
     for step in range(1, settings.effort + 1):
         sim = simulate(xp.clamp(0, 1), q, subsampling, tables=tables)
         d = sim.distortion(m.loss, x, getattr(m, "gradient_at", "proxy"))
@@ -281,7 +289,8 @@ def refine(x: Tensor, start: Tensor, quality: int, settings: Settings, writer: W
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        if step % settings.check_every and step != settings.effort:
+        out_of_time = time.monotonic() > deadline
+        if step % settings.check_every and step != settings.effort and not out_of_time:
             continue
         with torch.no_grad():
             d, bpp, blob = measure(xp.clamp(0, 1))
@@ -290,4 +299,6 @@ def refine(x: Tensor, start: Tensor, quality: int, settings: Settings, writer: W
             best_cost, best, best_step = cost, blob, step
         if settings.callback is not None:
             settings.callback({"step": step, "cost": cost, "bpp": bpp, "best_cost": best_cost, "best_step": best_step})
+        if out_of_time:
+            break
     return best

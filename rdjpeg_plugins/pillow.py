@@ -24,6 +24,7 @@ PILLOW_JPEG_OPTIONS = frozenset({
     "comment", "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
 })  # fmt: skip
 AS_RGB = ("RGBX", "YCbCr")
+MAX_SIDE = 65500  # libjpeg's JPEG_MAX_DIMENSION
 JPEG_MODES = ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr")  # what Pillow's JPEG save writes
 UNFILTERED = {("backend", "pillow"), ("prefilter", None), ("prefilter", False), ("masking", False), ("effort", 0)}
 SUBSAMPLING_NAMES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, "4:1:1": 2}  # Pillow writes "4:1:1" as 4:2:0
@@ -93,6 +94,8 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     options = explicit_options(im, options)
     if im.width == 0 or im.height == 0:
         raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word, after its option checks
+    if max(im.size) > MAX_SIDE:  # Pillow's OSError, with the reason in it ("broken data stream" in Pillow's)
+        raise OSError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {im.width}×{im.height}")
     if options.pop("progression", False):
         options["progressive"] = True
     if "comment" not in options and "comment" in im.info:

@@ -21,9 +21,9 @@ import torch
 import torch.nn.functional as F
 from pytorch_msssim import ms_ssim
 from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
-from safetensors.torch import load_file
 from torch import Tensor
 
+from ..files import read_weights
 from ..hookspecs import hookimpl
 from ..images import as_rgb, tensor_to_pixels
 from ..validate import check_images
@@ -144,14 +144,19 @@ def load_lpips_state(path: str) -> dict[str, Tensor]:
 
     Reads the shipped ``.safetensors`` or the converted ``lpips_alex_backbone.pt`` (``weights_only=True``).
     """
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"LPIPS weights not found at {path!r} (set {LPIPS_WEIGHTS_ENV} to the file)")
+    what = f"LPIPS weights ({LPIPS_WEIGHTS_ENV})" if os.environ.get(LPIPS_WEIGHTS_ENV) else "LPIPS weights"
     if path.endswith(".safetensors"):
-        state = load_file(path)
-    else:
+        return {k: v.float() for k, v in read_weights(path, what)[0].items()}
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{what}: no file at {path!r}")
+    try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
         state = {f"features.{k.split('.', 1)[1]}": v for k, v in raw["features"].items()}
         state |= {f"lins.{k}": v for k, v in raw["lins"].items()}
+    except Exception as error:
+        raise ValueError(f"{what}: {path!r} is not a readable LPIPS weights file ({type(error).__name__})") from None
+    if not all(torch.isfinite(v).all() for v in state.values()):
+        raise ValueError(f"{what}: {path!r} holds NaN or infinite values")
     return {k: v.float() for k, v in state.items()}
 
 
@@ -184,7 +189,10 @@ def _build_lpips(path: str, device: str):
     missing = {name for name, _ in model.named_parameters()} - set(mapped)
     if missing:
         raise ValueError(f"LPIPS weights at {path!r} lack {sorted(missing)}")
-    model.load_state_dict(mapped, strict=False)
+    try:
+        model.load_state_dict(mapped, strict=False)
+    except RuntimeError:
+        raise ValueError(f"LPIPS weights at {path!r} do not fit AlexNet's shapes") from None
     return model.eval().requires_grad_(False).to(device)
 
 

@@ -25,15 +25,12 @@ from __future__ import annotations
 import functools
 import importlib.resources
 import math
-import os
 
 import torch
 import torch.nn.functional as F
-from safetensors import safe_open
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from ..files import save_safetensors
+from ..files import load_weights, read_weights, save_safetensors
 from ..hookspecs import hookimpl
 from ..jpeg.simulator import _dct_matrix
 from ..jpeg.tables import RGB_TO_YCBCR, quality_tables
@@ -314,10 +311,7 @@ def save_prefilter(model: Prefilter, path: str, **metadata: str) -> None:
 
 def load_prefilter(path: str) -> Prefilter:
     """A :class:`Prefilter` from a safetensors file written by :func:`save_prefilter` (no pickle), in eval mode."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"prefilter weights not found at {path!r}")
-    with safe_open(path, "pt") as f:
-        meta = f.metadata() or {}
+    state, meta = read_weights(path, "prefilter weights")
     try:
         # files written before the per-coefficient pathways existed have none
         model = Prefilter(
@@ -327,9 +321,9 @@ def load_prefilter(path: str) -> Prefilter:
             int(meta.get("luma_mlp", 0)),
             int(meta.get("chroma_mlp", 0)),
         )
-    except KeyError as error:
-        raise ValueError(f"{path} has no architecture metadata ({error}); write it with save_prefilter") from None
-    model.load_state_dict(load_file(path))
+    except (KeyError, ValueError) as error:
+        raise ValueError(f"{path} has no valid architecture metadata ({error}); write it with save_prefilter") from None
+    load_weights(model, state, path, "prefilter weights")
     return model.eval().requires_grad_(False).to(memory_format=torch.channels_last)
 
 

@@ -19,12 +19,11 @@ Google's sandwiched JPEG compression), each with a scale fitted by least squares
 from __future__ import annotations
 
 import importlib.resources
-import os
 
 import torch
-from safetensors.torch import load_file
 from torch import Tensor, nn
 
+from ..files import load_weights, read_weights
 from ..jpeg.simulator import JPEGSimulation, simulate_jpeg
 
 HEADS = ("default", "optimize")
@@ -95,12 +94,9 @@ _PRETRAINED: dict[tuple[str, str], RateEstimator] = {}
 
 
 def _load_rate(path: str) -> RateEstimator:
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"rate estimator weights not found at {path!r}")
-    state = load_file(path)
-    model = RateEstimator(hidden=state["luma.net.0.weight"].shape[0])
-    model.load_state_dict(state)
-    return model.eval().requires_grad_(False)
+    state, _ = read_weights(path, "rate network weights")
+    hidden = state["luma.net.0.weight"].shape[0] if "luma.net.0.weight" in state else 0
+    return load_weights(RateEstimator(hidden=hidden), state, path, "rate network weights").eval().requires_grad_(False)
 
 
 def rate_estimator(pretrained: bool = True, path: str | None = None,

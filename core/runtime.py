@@ -14,6 +14,7 @@ from multiprocessing import get_context
 import torch
 
 PARENT_POLL_SECONDS = 0.5
+KILL_AFTER_SECONDS = 3.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
@@ -72,7 +73,9 @@ def _init_worker(threads: int, parent: int) -> None:
     def watch_parent() -> None:  # a worker whose parent died (even by SIGKILL) stops itself
         while os.getppid() == parent:
             threading.Event().wait(PARENT_POLL_SECONDS)
-        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)  # unwinds the main thread: temporary files go
+        threading.Event().wait(KILL_AFTER_SECONDS)
+        os._exit(128 + signal.SIGTERM)  # the main thread did not end (blocked in C): end regardless
 
     threading.Thread(target=watch_parent, daemon=True, name="rdjpeg-watch-parent").start()
 

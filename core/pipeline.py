@@ -30,7 +30,7 @@ from .images import image_to_tensor, roundtrip, tensor_to_pixels
 from .jpeg.backends import Backend
 from .jpeg.simulator import simulate
 from .models.lagrangian import measure_lambda
-from .models.masking import apply_masking
+from .models.masking import apply_masking, mask_in_strips
 from .models.rate import estimate_bits
 from .plugins import get_backend, get_metric, get_model, loss_name, models
 from .validate import check_int, check_quality, subsampling_name
@@ -39,6 +39,7 @@ Progress = Callable[[dict], None]
 MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose default pipeline includes adaptive masking
 TILE = 512  # prefilter tile side: bounds memory for large images, same result (Prefilter.forward_tiled)
 MAX_SIDE = 65500  # libjpeg's JPEG_MAX_DIMENSION
+STRIP_ABOVE = 4_000_000  # pixels: larger images are masked in strips, in bounded memory (mask_in_strips)
 MAX_EFFORT = 1000  # refinement steps; more has never paid (BENCHMARKS.md, "Per-image refinement")
 MAX_REFINE_SECONDS = 300.0  # per image: refinement stops there and keeps the best file measured so far
 
@@ -117,8 +118,14 @@ def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> T
     """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder."""
     y = apply_prefilter(settings.model, x, quality)
     if settings.masking:
-        q = torch.tensor([quality], device=y.device)
-        y = apply_masking(y, q, writer.subsampling(quality), tables=writer.tables(quality))
+        q, subsampling, tables = (
+            torch.tensor([quality], device=y.device),
+            writer.subsampling(quality),
+            writer.tables(quality),
+        )
+        if y.shape[-2] * y.shape[-1] > STRIP_ABOVE:
+            return mask_in_strips(y, q, subsampling, tables)
+        y = apply_masking(y, q, subsampling, tables=tables)
     return y
 
 

@@ -70,3 +70,27 @@ def test_inside_inference_mode_and_bad_arguments():
         adaptive_masking(x, 0)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         adaptive_masking(x * 2, 50)
+
+
+def test_strips_decide_almost_as_the_whole_image():
+    """Masking in strips (large images, bounded memory) lands on the whole image's RD point, by the real codec."""
+    from rdjpeg.models.masking import apply_masking, mask_in_strips
+
+    base = np.random.default_rng(0).integers(0, 256, (20, 26, 3), dtype=np.uint8)
+    a = np.asarray(Image.fromarray(base).resize((200, 160), Image.BICUBIC))
+    x = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
+
+    def real(y):
+        buf = io.BytesIO()
+        Image.fromarray(tensor_to_pixels(y)).save(buf, "JPEG", quality=50)
+        return buf.tell(), ((np.asarray(Image.open(buf), float) - a) ** 2).mean()
+
+    (plain, _), (whole, mse_whole), (strips, mse_strips) = (
+        real(y)
+        for y in (
+            x,
+            apply_masking(x, torch.tensor([50]), "4:2:0"),
+            mask_in_strips(x, torch.tensor([50]), "4:2:0", rows=64),
+        )
+    )
+    assert whole < 0.95 * plain and abs(strips / whole - 1) < 0.02 and abs(mse_strips / mse_whole - 1) < 0.02

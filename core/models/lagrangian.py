@@ -161,7 +161,12 @@ def fast_lambda(
 def predict_lambda(x: Tensor, quality: Tensor | None, metric: str = "mse", subsampling: str = "4:2:0",
                    tables: Tensor | None = None) -> Tensor:  # fmt: skip
     """:func:`fast_lambda` for checked inputs (as :func:`lambda_features` takes them)."""
-    a, b, c = FAST_LAMBDA[loss_name(metric)]
     with torch.no_grad():
-        d, r = lambda_features(x, quality, metric, subsampling, tables).log().unbind(1)
+        return lambda_from_features(lambda_features(x, quality, metric, subsampling, tables), metric)
+
+
+def lambda_from_features(features: Tensor, metric: str) -> Tensor:
+    """λ from (B, 2) :func:`lambda_features` by the fitted closed form (:data:`FAST_LAMBDA`)."""
+    a, b, c = FAST_LAMBDA[loss_name(metric)]
+    d, r = features.log().unbind(1)
     return (a + b * d + c * r).exp()

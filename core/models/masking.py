@@ -31,7 +31,7 @@ from torch import Tensor, nn
 from ..jpeg.simulator import _dct_matrix, simulate, unblockify
 from ..jpeg.tables import RGB_TO_YCBCR, SUBSAMPLINGS
 from ..validate import check_image, check_int, quality_tensor, subsampling_name, tables_tensor
-from .lagrangian import predict_lambda
+from .lagrangian import lambda_features, lambda_from_features, predict_lambda
 from .rate import RateEstimator, rate_estimator
 
 _YCC_TO_RGB = torch.linalg.inv(torch.tensor(RGB_TO_YCBCR))
@@ -106,6 +106,31 @@ def apply_masking(x: Tensor, quality: Tensor, subsampling: str, lam: Tensor | No
                 change = torch.einsum("ck,bkhw->bchw", colour, change)
             x = (x + change / 255).clamp(0, 1)
     return x
+
+
+STRIP_ROWS = 512  # rows per strip of :func:`mask_in_strips` (a multiple of 16: whole 4:2:0 MCUs)
+
+
+def mask_in_strips(x: Tensor, quality: Tensor, subsampling: str, tables: Tensor | None = None,
+                   rows: int = STRIP_ROWS) -> Tensor:  # fmt: skip
+    """:func:`apply_masking` for one large image, ``rows`` rows at a time: memory grows with the strip, not the image.
+
+    Blocks are quantized independently, so each strip's decisions are the whole image's but for the rate network's
+    context, which becomes the strip's (its mean block features, and the block above as the DC predictor of a strip's
+    first block). λ is the whole image's: the simulator's MSE and the rate network's bits, summed over the strips.
+    """
+    height = x.shape[-2]
+    strips = [(top, min(height, top + rows)) for top in range(0, height, rows)]
+    # (MSE, bits per pixel) of each strip, weighted by its share of the rows; every strip's bits count the file's
+    # header once, the image's only once.
+    header = 1000 * float(rate_estimator(device=x.device).header[int(x.shape[1] > 1), 0]) / (height * x.shape[-1])
+    features = torch.stack([lambda_features(x[..., a:b, :], quality, "mse", subsampling, tables)[0] * (b - a) / height
+                            for a, b in strips]).sum(0) - torch.tensor([0.0, header * (len(strips) - 1)])  # fmt: skip
+    lam = lambda_from_features(features[None], "mse")
+    out = torch.empty_like(x)
+    for a, b in strips:
+        out[..., a:b, :] = apply_masking(x[..., a:b, :], quality, subsampling, lam, tables)
+    return out
 
 
 def _component_edit(ci: int, k: Tensor, u: Tensor, sim, size, lam: Tensor, scale: float, margin: float) -> Tensor:

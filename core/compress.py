@@ -101,7 +101,8 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
     if job.target != STDIO and os.path.lexists(job.target) and existing != "overwrite":
         return _exists(job, existing)
     try:
-        data, message = _encode_file(job, quality, options, keep_metadata, max_pixels)
+        source = io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source
+        data, message = encode_file(source, quality, options, keep_metadata, max_pixels)
         if job.target == STDIO:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
@@ -110,9 +111,17 @@ def compress_one(job: Job, quality: int | None, options: dict, existing: str, ke
             write_atomically(job.target, data, replace=existing == "overwrite")
     except FileExistsError:
         return _exists(job, existing)  # another writer created it meanwhile: the same answer as before
-    except (OSError, ValueError, ImportError, RuntimeError, MemoryError, Image.DecompressionBombError) as error:
-        return "failed", " ".join(str(error).split()) or type(error).__name__, 0, time.perf_counter() - start
+    except FILE_ERRORS as error:
+        return "failed", one_line(error), 0, time.perf_counter() - start
     return "ok", message, len(data), time.perf_counter() - start
+
+
+FILE_ERRORS = (OSError, ValueError, ImportError, RuntimeError, MemoryError, Image.DecompressionBombError)
+
+
+def one_line(error: BaseException) -> str:
+    """An exception as one line of text: what a batch reports for a file that failed."""
+    return " ".join(str(error).split()) or type(error).__name__
 
 
 def _exists(job: Job, existing: str) -> tuple[str, str, int, float]:
@@ -121,8 +130,11 @@ def _exists(job: Job, existing: str) -> tuple[str, str, int, float]:
     return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
 
 
-def _encode_file(job: Job, quality, options: dict, keep_metadata: bool, max_pixels: int | None) -> tuple[bytes, str]:
-    with Image.open(io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source) as original:
+def encode_file(source, quality: int | None, options: dict, keep_metadata: bool = True,
+                max_pixels: int | None = None) -> tuple[bytes, str]:  # fmt: skip
+    """(JPEG bytes, "N bytes, bpp" message) of the image file ``source`` (a path or a binary file object) with
+    ``rdjpeg compress``'s options: what one job does before writing (:func:`compress_one`)."""
+    with Image.open(source) as original:
         pixels = original.width * original.height
         if max_pixels is not None and pixels > max_pixels:  # the header only: nothing decoded yet
             raise ValueError(f"{original.width}×{original.height} = {pixels:,} pixels, over the limit of "

@@ -36,7 +36,7 @@ def image_to_tensor(image) -> Tensor:
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
             raise ValueError(f"arrays must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
-        t = torch.from_numpy(image.copy()).float().div(255)
+        t = torch.from_numpy(image.astype(np.float32)).div_(255)  # one float copy, no uint8 one
         return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
     if isinstance(image, Tensor):
         t = image[None] if image.dim() == 3 else image
@@ -46,10 +46,15 @@ def image_to_tensor(image) -> Tensor:
     raise ValueError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
 
 
-def tensor_to_pixels(x: Tensor) -> np.ndarray:
-    """(1, C, H, W) image in [0, 1] → uint8 (H, W) or (H, W, 3), rounded as an 8-bit encoder receives it."""
-    a = (x[0].detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
-    return a[0] if a.shape[0] == 1 else a.transpose(1, 2, 0)
+def tensor_to_pixels(x: Tensor, rows: int = 512) -> np.ndarray:
+    """(1, C, H, W) image in [0, 1] → uint8 (H, W) or (H, W, 3), rounded as an 8-bit encoder receives it. Converted
+    ``rows`` rows at a time: a large image needs no float copy of itself."""
+    c, h, w = x.shape[1:]
+    out = np.empty((h, w) if c == 1 else (h, w, c), np.uint8)
+    for top in range(0, h, rows):
+        a = (x[0, :, top : top + rows].detach().float().cpu() * 255).round().clamp(0, 255).to(torch.uint8).numpy()
+        out[top : top + rows] = a[0] if c == 1 else a.transpose(1, 2, 0)
+    return out
 
 
 def as_rgb(x: Tensor) -> Tensor:

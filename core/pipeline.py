@@ -114,8 +114,9 @@ class Settings:
         return self.model is not None or self.masking or self.effort > 0
 
 
-def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> Tensor:
-    """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder."""
+def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer, reuse: bool = False) -> Tensor:
+    """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder.
+    ``reuse``: ``x`` is not needed afterwards, and a large image is masked in place (one full-size copy less)."""
     y = apply_prefilter(settings.model, x, quality)
     if settings.masking:
         q, subsampling, tables = (
@@ -124,7 +125,7 @@ def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer) -> T
             writer.tables(quality),
         )
         if y.shape[-2] * y.shape[-1] > STRIP_ABOVE:
-            return mask_in_strips(y, q, subsampling, tables)
+            return mask_in_strips(y, q, subsampling, tables, out=y if reuse or y is not x else None)
         y = apply_masking(y, q, subsampling, tables=tables)
     return y
 
@@ -214,7 +215,7 @@ def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_op
         writer.fixed_quality, quality = -1, 50
     if max_bytes is None:
         quality = 75 if quality is None else quality
-        start = preprocess(x, quality, settings, writer)
+        start = preprocess(x, quality, settings, writer, reuse=settings.effort == 0)
         if settings.effort == 0:
             return writer(tensor_to_pixels(start), quality), quality
         return refine(x, start, quality, settings, writer), quality

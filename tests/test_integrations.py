@@ -74,3 +74,27 @@ def test_third_party_plugin_registers_metric_and_backend():
     finally:
         pm.unregister(module)
     assert "mae" not in metrics()
+
+
+@pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="ray is not installed: pip install 'rdjpeg[ray]'")
+def test_ray_batch_compress(folder, tmp_path):
+    """On a local Ray cluster of 2 CPUs: the same bytes as `rdjpeg compress` run sequentially; a truncated input is
+    one failed row (exit 1) and stops nothing; run again with --existing skip it resumes and writes nothing new."""
+    from rdjpeg.cli import main
+
+    (tmp_path / "in" / "sub").mkdir(parents=True)
+    for i, path in enumerate(sorted(folder.glob("*.png"))):
+        (tmp_path / "in" / ("sub" if i % 2 else "") / path.name).write_bytes(path.read_bytes())
+    (tmp_path / "in" / "broken.png").write_bytes((folder / "p0.png").read_bytes()[:200])
+    script = [sys.executable, str(ROOT / "ray_batch_compress.py"), str(tmp_path / "in"), str(tmp_path / "ray"),
+              "--quality", "60", "--num-cpus", "2"]  # fmt: skip
+    done = subprocess.run(script, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and "5 written, 0 skipped, 1 failed" in done.stdout, done.stderr[-2000:]
+    assert "broken.png" in done.stderr
+    assert main(["compress", str(tmp_path / "in"), "-o", str(tmp_path / "seq"), "-q", "60", "--quiet"]) == 1
+    written = sorted(p.relative_to(tmp_path / "seq") for p in (tmp_path / "seq").rglob("*.jpg"))
+    assert len(written) == 5
+    for relative in written:
+        assert (tmp_path / "ray" / relative).read_bytes() == (tmp_path / "seq" / relative).read_bytes()
+    again = subprocess.run([*script, "--existing", "skip"], capture_output=True, text=True, timeout=300)
+    assert "0 written, 5 skipped, 1 failed" in again.stdout, again.stderr[-2000:]

@@ -108,18 +108,21 @@ def apply_masking(x: Tensor, quality: Tensor, subsampling: str, lam: Tensor | No
     return x
 
 
-STRIP_ROWS = 512  # rows per strip of :func:`mask_in_strips` (a multiple of 16: whole 4:2:0 MCUs)
+STRIP_PIXELS = 1_000_000  # pixels per strip of :func:`mask_in_strips`: its memory (about 0.3 GB per megapixel)
 
 
 def mask_in_strips(x: Tensor, quality: Tensor, subsampling: str, tables: Tensor | None = None,
-                   rows: int = STRIP_ROWS) -> Tensor:  # fmt: skip
-    """:func:`apply_masking` for one large image, ``rows`` rows at a time: memory grows with the strip, not the image.
+                   rows: int | None = None, out: Tensor | None = None) -> Tensor:  # fmt: skip
+    """:func:`apply_masking` for one large image, ``rows`` rows at a time (default: about :data:`STRIP_PIXELS` pixels,
+    whole 16-row MCUs): memory grows with the strip, not the image. ``out``: where the result goes (``x`` itself is
+    allowed: each strip is read before it is written); default a new tensor.
 
     Blocks are quantized independently, so each strip's decisions are the whole image's but for the rate network's
     context, which becomes the strip's (its mean block features, and the block above as the DC predictor of a strip's
     first block). λ is the whole image's: the simulator's MSE and the rate network's bits, summed over the strips.
     """
     height = x.shape[-2]
+    rows = rows or max(16, STRIP_PIXELS // x.shape[-1] // 16 * 16)
     strips = [(top, min(height, top + rows)) for top in range(0, height, rows)]
     # (MSE, bits per pixel) of each strip, weighted by its share of the rows; every strip's bits count the file's
     # header once, the image's only once.
@@ -127,7 +130,7 @@ def mask_in_strips(x: Tensor, quality: Tensor, subsampling: str, tables: Tensor 
     features = torch.stack([lambda_features(x[..., a:b, :], quality, "mse", subsampling, tables)[0] * (b - a) / height
                             for a, b in strips]).sum(0) - torch.tensor([0.0, header * (len(strips) - 1)])  # fmt: skip
     lam = lambda_from_features(features[None], "mse")
-    out = torch.empty_like(x)
+    out = torch.empty_like(x) if out is None else out
     for a, b in strips:
         out[..., a:b, :] = apply_masking(x[..., a:b, :], quality, subsampling, lam, tables)
     return out

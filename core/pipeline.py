@@ -70,7 +70,7 @@ def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
     with torch.inference_mode():
         tiled = getattr(model, "forward_tiled", None)
         y = tiled(x, quality, TILE) if tiled is not None else model(x, quality)
-    return y.clamp(0, 1).clone()  # clone: a normal tensor, usable as the start of refinement
+        return y.clamp_(0, 1)  # in place: no second full-size copy (refinement starts from a clone of it)
 
 
 @dataclass

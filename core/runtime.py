@@ -26,10 +26,6 @@ class Interrupted(BaseException):
         super().__init__(f"stopped by {signal.Signals(signum).name}")
         self.signum = signum
 
-    @property
-    def exit_code(self) -> int:
-        return 128 + self.signum  # the shell's convention: 130 for SIGINT, 143 for SIGTERM
-
 
 @contextlib.contextmanager
 def stop_on_signals() -> Iterator[None]:

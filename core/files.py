@@ -73,6 +73,11 @@ def image_paths(items: list[str]) -> list[str]:
     return sorted({path for item in items for path, _ in find_images(item).images})
 
 
+class NotARegularFile(OSError):
+    """An output path names a folder, device, FIFO or socket: never replaced. (Not a FileExistsError: "exists" is
+    what ``--existing`` decides about, and it never makes such a path writable.)"""
+
+
 def check_output(path: str | os.PathLike) -> str:
     """The path to write for ``path``: itself, or the file a symbolic link points at. Raises unless that is a
     regular file or missing (a folder, device, FIFO or socket is never replaced) and its folder exists."""
@@ -82,9 +87,8 @@ def check_output(path: str | os.PathLike) -> str:
     except FileNotFoundError:
         mode = None
     if mode is not None and not stat.S_ISREG(mode):
-        kind = next((k for test, k in KINDS if test(mode)), "not a regular file")
-        raise IsADirectoryError(errno.EISDIR, f"refusing to replace {kind}", str(path)) if stat.S_ISDIR(mode) else (
-            OSError(errno.EEXIST, f"refusing to replace {kind}", str(path)))  # fmt: skip
+        kind = next((k for test, k in KINDS if test(mode)), "something that is not a regular file")
+        raise NotARegularFile(f"refusing to replace {kind}: {os.fspath(path)}")
     if not os.path.isdir(os.path.dirname(real)):
         raise FileNotFoundError(errno.ENOENT, "the output's folder does not exist", os.path.dirname(real))
     return real

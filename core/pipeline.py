@@ -182,6 +182,8 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
         b'\\xff\\xd8'
     """
     settings = check_settings(metric, prefilter, masking, effort, check_every, lr, callback, jpeg_options)
+    if max_bytes is not None:
+        max_bytes = check_int("max_bytes", max_bytes, 1)
     return _encode(image, quality, max_bytes, settings, backend, jpeg_options)[0]
 
 
@@ -195,13 +197,13 @@ def encode_to_size(image, max_bytes: int, quality: int | None = None, **options)
         True
     """
     jpeg_options = {k: v for k, v in options.items() if k not in _SETTINGS}
-    settings = check_settings(**{k: v for k, v in options.items() if k in _SETTINGS}, jpeg_options=jpeg_options)
     backend = jpeg_options.pop("backend", "pillow")
+    settings = check_settings(**{k: v for k, v in options.items() if k in _SETTINGS}, jpeg_options=jpeg_options)
     return _encode(image, quality, check_int("max_bytes", max_bytes, 1), settings, backend, jpeg_options)
 
 
 def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_options: dict) -> tuple[bytes, int]:
-    """(file, quality) for checked settings; checks the rest."""
+    """(file, quality) for checked settings and ``max_bytes``; checks the rest."""
     x = image_to_tensor(image)
     if max(x.shape[-2:]) > MAX_SIDE:
         raise ValueError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {x.shape[-1]}×{x.shape[-2]}")
@@ -219,7 +221,6 @@ def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_op
         if settings.effort == 0:
             return writer(tensor_to_pixels(start), quality), quality
         return refine(x, start, quality, settings, writer), quality
-    max_bytes = check_int("max_bytes", max_bytes, 1)
     quality, data = search_quality(lambda q: writer(tensor_to_pixels(preprocess(x, q, settings, writer)), q),
                                    100 if quality is None else quality, max_bytes)  # fmt: skip
     if settings.effort == 0:

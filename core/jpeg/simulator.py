@@ -40,20 +40,20 @@ def _fix(x: float, bits: int) -> int:
     return int(x * (1 << bits) + 0.5)
 
 
-def _descale(x: Tensor, n: int) -> Tensor:
-    return (x + (1 << (n - 1))) >> n
+# jccolor.c's fixed-point matrix (16 fractional bits) and rounding terms; B_CB and R_CR carry ONE_HALF - 1 so that Cb
+# and Cr never reach 256. Sums stay below 2^24: exact in float64, which runs as one matrix product.
+_RGB_TO_YCC_FIX = torch.tensor([[_fix(0.299, 16), _fix(0.587, 16), _fix(0.114, 16)],
+                                [-_fix(0.16874, 16), -_fix(0.33126, 16), _fix(0.5, 16)],
+                                [_fix(0.5, 16), -_fix(0.41869, 16), -_fix(0.08131, 16)]],
+                               dtype=torch.float64)  # fmt: skip
+_RGB_TO_YCC_ADD = torch.tensor([1 << 15, (128 << 16) + (1 << 15) - 1, (128 << 16) + (1 << 15) - 1], dtype=torch.float64)
 
 
 def rgb_to_ycbcr_exact(rgb: Tensor) -> Tensor:
-    """``jccolor.c`` rgb_ycc_convert on int64 samples 0..255, shape (B, 3, H, W)."""
-    r, g, b = rgb.unbind(1)
-    f = lambda v: _fix(v, 16)  # noqa: E731
-    half, offset = 1 << 15, 128 << 16
-    y = (f(0.299) * r + f(0.587) * g + f(0.114) * b + half) >> 16
-    # B_CB and R_CR carry ONE_HALF - 1 so that Cb and Cr never reach 256.
-    cb = (-f(0.16874) * r - f(0.33126) * g + f(0.5) * b + offset + half - 1) >> 16
-    cr = (f(0.5) * r - f(0.41869) * g - f(0.08131) * b + offset + half - 1) >> 16
-    return torch.stack([y, cb, cr], 1)
+    """``jccolor.c`` rgb_ycc_convert on integer samples 0..255 (any dtype), shape (B, 3, H, W); int64 out."""
+    m, add = _RGB_TO_YCC_FIX.to(rgb.device), _RGB_TO_YCC_ADD.to(rgb.device)
+    ycc = torch.einsum("ck,bkhw->bchw", m, rgb.double()) + add[:, None, None]
+    return torch.floor(ycc * (1.0 / (1 << 16))).long()
 
 
 def ycbcr_to_rgb_exact(ycc: Tensor) -> Tensor:
@@ -90,8 +90,10 @@ _C = {name: _fix(val, 13) for name, val in {
 _CONST_BITS, _PASS1_BITS = 13, 2
 
 
-def _fdct_1d(d: Tensor, first_pass: bool) -> Tensor:
-    """One pass of ``jpeg_fdct_islow`` along the last dimension."""
+def _fdct_1d(d: Tensor) -> Tensor:
+    """One pass of ``jpeg_fdct_islow`` along the last dimension, before its final rounding: every output at the
+    scale 2^CONST_BITS (the DC and middle terms, which libjpeg shifts instead, are shifted up to match, which
+    changes nothing after the rounding). Integer-linear in ``d``."""
     d0, d1, d2, d3, d4, d5, d6, d7 = d.unbind(-1)
     tmp0, tmp7 = d0 + d7, d0 - d7
     tmp1, tmp6 = d1 + d6, d1 - d6
@@ -99,36 +101,21 @@ def _fdct_1d(d: Tensor, first_pass: bool) -> Tensor:
     tmp3, tmp4 = d3 + d4, d3 - d4
     tmp10, tmp13 = tmp0 + tmp3, tmp0 - tmp3
     tmp11, tmp12 = tmp1 + tmp2, tmp1 - tmp2
-    if first_pass:
-        out0, out4 = (tmp10 + tmp11) << _PASS1_BITS, (tmp10 - tmp11) << _PASS1_BITS
-        n = _CONST_BITS - _PASS1_BITS
-    else:
-        out0, out4 = _descale(tmp10 + tmp11, _PASS1_BITS), _descale(tmp10 - tmp11, _PASS1_BITS)
-        n = _CONST_BITS + _PASS1_BITS
+    out0, out4 = (tmp10 + tmp11) << _CONST_BITS, (tmp10 - tmp11) << _CONST_BITS
     z1 = (tmp12 + tmp13) * _C["0_541196100"]
-    out2 = _descale(z1 + tmp13 * _C["0_765366865"], n)
-    out6 = _descale(z1 - tmp12 * _C["1_847759065"], n)
+    out2, out6 = z1 + tmp13 * _C["0_765366865"], z1 - tmp12 * _C["1_847759065"]
     z1, z2, z3, z4 = tmp4 + tmp7, tmp5 + tmp6, tmp4 + tmp6, tmp5 + tmp7
     z5 = (z3 + z4) * _C["1_175875602"]
     tmp4, tmp5 = tmp4 * _C["0_298631336"], tmp5 * _C["2_053119869"]
     tmp6, tmp7 = tmp6 * _C["3_072711026"], tmp7 * _C["1_501321110"]
     z1, z2 = z1 * -_C["0_899976223"], z2 * -_C["2_562915447"]
     z3, z4 = z3 * -_C["1_961570560"] + z5, z4 * -_C["0_390180644"] + z5
-    out7 = _descale(tmp4 + z1 + z3, n)
-    out5 = _descale(tmp5 + z2 + z4, n)
-    out3 = _descale(tmp6 + z2 + z3, n)
-    out1 = _descale(tmp7 + z1 + z4, n)
+    out7, out5, out3, out1 = tmp4 + z1 + z3, tmp5 + z2 + z4, tmp6 + z2 + z3, tmp7 + z1 + z4
     return torch.stack([out0, out1, out2, out3, out4, out5, out6, out7], -1)
 
 
-def fdct_islow(blocks: Tensor) -> Tensor:
-    """``jpeg_fdct_islow`` on level-shifted int64 blocks (..., 8, 8); output scaled up by 8."""
-    rows = _fdct_1d(blocks, first_pass=True)
-    return _fdct_1d(rows.transpose(-1, -2), first_pass=False).transpose(-1, -2)
-
-
-def _idct_1d(d: Tensor, first_pass: bool) -> Tensor:
-    """One pass of ``jpeg_idct_islow`` along the last dimension."""
+def _idct_1d(d: Tensor) -> Tensor:
+    """One pass of ``jpeg_idct_islow`` along the last dimension, before its final rounding. Integer-linear."""
     d0, d1, d2, d3, d4, d5, d6, d7 = d.unbind(-1)
     z1 = (d2 + d6) * _C["0_541196100"]
     tmp2 = z1 - d6 * _C["1_847759065"]
@@ -144,22 +131,37 @@ def _idct_1d(d: Tensor, first_pass: bool) -> Tensor:
     z1, z2 = z1 * -_C["0_899976223"], z2 * -_C["2_562915447"]
     z3, z4 = z3 * -_C["1_961570560"] + z5, z4 * -_C["0_390180644"] + z5
     t0, t1, t2, t3 = t0 + z1 + z3, t1 + z2 + z4, t2 + z2 + z3, t3 + z1 + z4
-    n = _CONST_BITS - _PASS1_BITS if first_pass else _CONST_BITS + _PASS1_BITS + 3
-    out = [tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0, tmp13 - t0, tmp12 - t1, tmp11 - t2, tmp10 - t3]
-    return torch.stack([_descale(o, n) for o in out], -1)
+    return torch.stack([tmp10 + t3, tmp11 + t2, tmp12 + t1, tmp13 + t0, tmp13 - t0, tmp12 - t1, tmp11 - t2,
+                        tmp10 - t3], -1)  # fmt: skip
 
 
-def _range_limit_idct(v: Tensor) -> Tensor:
-    """The post-IDCT half of ``prepare_range_limit_table`` indexed with ``v & RANGE_MASK``."""
-    i = v & 1023
-    out = torch.where(i < 128, i + 128, torch.where(i < 512, 255, torch.where(i < 896, 0, i - 896)))
-    return out
+# Each pass is an integer matrix followed by a rounding shift, so both transforms run as float64 matrix products:
+# every intermediate stays below 2^40, where float64 holds integers exactly, and the shifts are exact floors.
+_FDCT = _fdct_1d(torch.eye(8, dtype=torch.int64)).double()  # row vector d → d @ _FDCT
+_IDCT = _idct_1d(torch.eye(8, dtype=torch.int64)).double()
+
+
+def _descale_float(x: Tensor, n: int) -> Tensor:
+    """:func:`_descale` of integer-valued float64 ``x``, exactly."""
+    return torch.floor((x + (1 << (n - 1))) * (1.0 / (1 << n)))
+
+
+def fdct_islow(blocks: Tensor) -> Tensor:
+    """``jpeg_fdct_islow`` on level-shifted int64 blocks (..., 8, 8); output (int64) scaled up by 8."""
+    rows = _descale_float(blocks.double() @ _FDCT.to(blocks.device), _CONST_BITS - _PASS1_BITS)
+    return _descale_float(_FDCT.T.to(blocks.device) @ rows, _CONST_BITS + _PASS1_BITS).long()
+
+
+# The post-IDCT half of ``prepare_range_limit_table``, indexed with ``v & RANGE_MASK`` (1023).
+_RANGE_LIMIT = torch.cat([torch.arange(128, 256), torch.full((384,), 255), torch.zeros(384, dtype=torch.int64),
+                          torch.arange(0, 128)])  # fmt: skip
 
 
 def idct_islow(coef: Tensor, qtable: Tensor) -> Tensor:
     """Dequantize and ``jpeg_idct_islow``: int64 (..., 8, 8) quantized coefficients → samples 0..255."""
-    cols = _idct_1d((coef * qtable).transpose(-1, -2), first_pass=True).transpose(-1, -2)
-    return _range_limit_idct(_idct_1d(cols, first_pass=False))
+    idct = _IDCT.to(coef.device)
+    cols = _descale_float(idct.T @ (coef * qtable).double(), _CONST_BITS - _PASS1_BITS)  # columns first
+    return _RANGE_LIMIT.to(coef.device)[_descale_float(cols @ idct, _CONST_BITS + _PASS1_BITS + 3).long() & 1023]
 
 
 def quantize_exact(scaled: Tensor, qtable: Tensor) -> Tensor:
@@ -282,7 +284,8 @@ class JPEGSimulation:
     Attributes:
         decoded: (B, C, H, W) decoded image in [0, 1], the input's dtype; exact forward, surrogate backward.
         proxy: (B, C, H, W) the surrogate's smooth reconstruction (the float pipeline with
-            :func:`relaxed_rounding` at the quantizer); same Jacobian as ``decoded``, different value.
+            :func:`relaxed_rounding` at the quantizer); same Jacobian as ``decoded``, different value. None when no
+            gradient could flow, and only the exact pipeline ran.
         coefficients: per component (Y, Cb, Cr or Y), quantized DCT coefficients (B, by, bx, 8, 8) as floats with
             surrogate gradients; block grids as in the real file (without libjpeg's dummy MCU-padding blocks).
         scaled: per component, the unrounded coefficients divided by their step (B, by, bx, 8, 8), differentiable.
@@ -306,10 +309,10 @@ class JPEGSimulation:
         ``metric(reference, decoded)`` at the real decode, through the surrogate's Jacobian. Right for deep
         perceptual metrics such as LPIPS (``Metric.gradient_at`` records which).
         """
-        if at == "decoded":
-            return metric(reference, self.decoded)
-        if at != "proxy":
+        if at not in ("proxy", "decoded"):
             raise ValueError(f"at must be 'proxy' or 'decoded', got {at!r}")
+        if at == "decoded" or self.proxy is None:
+            return metric(reference, self.decoded)
         real = metric(reference, self.decoded.detach())
         smooth = metric(reference, self.proxy)
         return real + (smooth - smooth.detach())
@@ -363,7 +366,10 @@ def simulate_jpeg(
 def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str = "mask", tables: Tensor | None = None,
              relaxed: bool = False, decode: bool = True) -> JPEGSimulation:  # fmt: skip
     """:func:`simulate_jpeg` for checked inputs: ``quality`` (B,) int64 (None with ``tables`` (B, 2, 8, 8) int64),
-    ``subsampling`` a name. Inside rdjpeg; 60+ lines because the exact and linear pipelines run side by side."""
+    ``subsampling`` a name. Inside rdjpeg; 60+ lines because the exact and linear pipelines run side by side.
+
+    When no gradient can flow (``x`` needs none, or grad mode is off) and the forward pass is the exact one, only the
+    exact pipeline runs (about half the work), and ``proxy`` is None."""
     C, H, W = x.shape[1:]
     device, dtype = x.device, x.dtype
     if tables is None:
@@ -374,12 +380,14 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
     # Samples as the encoder receives them: 8-bit, gradient passed straight through.
     x255 = x * 255
     with torch.no_grad():
-        rgb_exact = x255.round().to(torch.int64)
-        ycc_exact = rgb_to_ycbcr_exact(rgb_exact) if C == 3 else rgb_exact
-    ycc_lin = kornia.color.rgb_to_ycbcr(x) * 255 if C == 3 else x255
+        rgb_exact = x255.round()
+        ycc_exact = rgb_to_ycbcr_exact(rgb_exact) if C == 3 else rgb_exact.long()
+    exact_forward = not relaxed and rounding != "noise"
+    linear = not exact_forward or (torch.is_grad_enabled() and x.requires_grad)
+    if linear:
+        ycc_lin = kornia.color.rgb_to_ycbcr(x) * 255 if C == 3 else x255
 
     coefficients, scaled, planes_exact, planes_lin = [], [], [], []
-    exact_forward = not relaxed and rounding != "noise"
     for ci in range(C):
         h, v = (1, 1) if ci == 0 else (hmax, vmax)
         bx, by = -(-W // (8 * h)), -(-H // (8 * v))  # width_in_blocks = ceil(W·h_c / (h_max·8)), etc.
@@ -392,21 +400,27 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
             blocks = blockify(plane) - 128
             fdct = fdct_islow(blocks)
             k_exact = quantize_exact(fdct, qtab)
-        lin = _pad_replicate(ycc_lin[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
-        lin = _pad_replicate(F.avg_pool2d(lin, (v, h)), by * 8, bx * 8)[:, 0]
-        u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
-        # Evaluate the surrogate at the real coefficients (in relaxed mode: at the smooth pipeline's).
-        u = u_lin if relaxed else u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
-        k_smooth = relaxed_rounding(u, rounding)
-        k = k_exact.to(dtype) + (k_smooth - k_smooth.detach()) if exact_forward else k_smooth
-        coefficients.append(k)
-        scaled.append(u)
+        if not linear:
+            coefficients.append(k_exact.to(dtype))
+            scaled.append(fdct.to(dtype) / (8 * qtab))
+        else:
+            lin = _pad_replicate(ycc_lin[:, ci : ci + 1], -(-H // v) * v, bx * 8 * h)
+            lin = _pad_replicate(F.avg_pool2d(lin, (v, h)), by * 8, bx * 8)[:, 0]
+            u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
+            # Evaluate the surrogate at the real coefficients (in relaxed mode: at the smooth pipeline's).
+            u = u_lin if relaxed else u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
+            k_smooth = relaxed_rounding(u, rounding)
+            k = k_exact.to(dtype) + (k_smooth - k_smooth.detach()) if exact_forward else k_smooth
+            coefficients.append(k)
+            scaled.append(u)
         if not decode:
             continue
         ch, cw = -(-H // v), -(-W // h)  # downsampled_height / downsampled_width
         with torch.no_grad():
             rec = unblockify(idct_islow(k_exact, qtab))
             planes_exact.append(upsample_exact(rec[:, :ch, :cw], h, v)[:, :H, :W])
+        if not linear:
+            continue
         rec_lin = unblockify(dct.T @ (k_smooth * qtab) @ dct + 128)
         if (h, v) != (1, 1):
             rec_lin = rec_lin[:, None, :ch, :cw]
@@ -418,6 +432,8 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
     with torch.no_grad():
         ycc_dec = torch.stack(planes_exact, 1)
         out_exact = ycbcr_to_rgb_exact(ycc_dec) if C == 3 else ycc_dec
+    if not linear:
+        return JPEGSimulation(out_exact.to(dtype) / 255, None, coefficients, scaled, tables, subsampling)
     ycc_dec_lin = torch.stack(planes_lin, 1)
     out_lin = kornia.color.ycbcr_to_rgb(ycc_dec_lin / 255) * 255 if C == 3 else ycc_dec_lin
     proxy = out_lin.clamp(0, 255)  # clipped pixels pass no gradient, as in the real decoder's range limiting

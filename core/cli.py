@@ -226,10 +226,12 @@ def _add_compress(commands) -> None:
         metavar="1..100",
         help="JPEG quality (default 75; with --max-bytes the highest quality tried, default 100)",
     )
-    p.add_argument("--metric", default="mse", help="what to optimize for: mse (default), msssim, lpips")
+    p.add_argument("--metric", help="what to optimize for: mse, msssim, lpips (default: none, rdjpeg's default "
+                   "encoder at the quality that keeps the look of Pillow's JPEG)")  # fmt: skip
     p.add_argument("--effort", type=int, default=0, help="per-image optimization steps (0: none; 30–100: slower, "
                    "smaller files)")  # fmt: skip
-    p.add_argument("--backend", default="pillow", help="JPEG encoder: pillow (default), mozjpeg, jpegli")
+    p.add_argument("--backend", help="JPEG encoder: default, pillow, mozjpeg, jpegli (default: 'default' without "
+                   "--metric, pillow with one)")  # fmt: skip
     p.add_argument(
         "--table",
         help="the encoder's base quantization table, for backends that take one (mozjpeg: "

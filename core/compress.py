@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .files import find_images, write_atomically
 from .images import jpeg_mode
-from .pipeline import encode, encode_to_size
+from .pipeline import encode, encode_to_size, resolve_backend
 from .plugins import get_backend
 from .runtime import Interrupted, exit_if_stopped, stop_on_signals, worker_pool
 
@@ -139,7 +139,8 @@ def encode_file(source, quality: int | None, options: dict, keep_metadata: bool 
         if max_pixels is not None and pixels > max_pixels:  # the header only: nothing decoded yet
             raise ValueError(f"{original.width}×{original.height} = {pixels:,} pixels, over the limit of "
                              f"{max_pixels:,} (--max-pixels)")  # fmt: skip
-        keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(options.get("backend", "pillow")).options
+        backend = resolve_backend(options.get("backend"), options.get("metric"), {})
+        keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(backend).options
         metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
         image = jpeg_mode(original)
     options = dict(options)

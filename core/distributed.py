@@ -25,8 +25,6 @@ import time
 from .compress import EXISTING, FILE_ERRORS, STATUSES, encode_file, one_line
 from .files import IMAGE_SUFFIXES, find_images, write_atomically
 
-DEFAULT_OPTIONS = {"metric": "mse"}
-
 
 def _filesystem(uri: str):
     """(pyarrow file system, path in it); local paths stay local."""
@@ -136,7 +134,7 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
 
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
-    options = {**DEFAULT_OPTIONS, **(options or {})}
+    options = dict(options or {})
     jobs, rows = list_jobs(inputs, output, existing)
     if not jobs:
         return rows

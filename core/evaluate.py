@@ -30,9 +30,9 @@ from .validate import check_quality
 
 
 def _rdjpeg_codec(options: dict) -> Encoder:
-    """``rdjpeg[:metric=…+effort=…+backend=…+<jpeg options>]``: rdjpeg.encode as an evaluation codec."""
-    settings = {"metric": "mse", "effort": 0, "backend": "pillow", **options}
-    return lambda pixels, quality: encode(pixels, quality, **settings)
+    """``rdjpeg[:metric=…+effort=…+backend=…+<jpeg options>]``: rdjpeg.encode as an evaluation codec (plain
+    ``rdjpeg``: the default pipeline)."""
+    return lambda pixels, quality: encode(pixels, quality, **options)
 
 
 @hookimpl

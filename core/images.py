@@ -27,8 +27,9 @@ def open_image(path: str) -> Image.Image:
         return jpeg_mode(image)
 
 
-def image_to_tensor(image) -> Tensor:
-    """PIL image, uint8 array (H, W[, 3]) or float tensor in [0, 1] ((C, H, W) or (1, C, H, W)) → (1, C, H, W)."""
+def image_to_pixels(image) -> np.ndarray:
+    """PIL image, uint8 array or float tensor (as :func:`image_to_tensor` takes them) → uint8 (H, W) or (H, W, 3),
+    what an 8-bit encoder receives; PIL images and arrays without a float copy."""
     if isinstance(image, Image.Image):
         if image.mode not in ("RGB", "L"):
             raise ValueError(f"encode takes RGB or L images, got mode {image.mode!r} (convert it first)")
@@ -36,13 +37,21 @@ def image_to_tensor(image) -> Tensor:
     if isinstance(image, np.ndarray):
         if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
             raise ValueError(f"arrays must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
+        return image
+    return tensor_to_pixels(image_to_tensor(image))
+
+
+def image_to_tensor(image) -> Tensor:
+    """PIL image, uint8 array (H, W[, 3]) or float tensor in [0, 1] ((C, H, W) or (1, C, H, W)) → (1, C, H, W)."""
+    if isinstance(image, (Image.Image, np.ndarray)):
+        image = image_to_pixels(image)
         t = torch.from_numpy(image.astype(np.float32)).div_(255)  # one float copy, no uint8 one
         return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
     if isinstance(image, Tensor):
         t = image[None] if image.dim() == 3 else image
         if t.dim() != 4 or t.shape[0] != 1:
             raise ValueError(f"tensors must be (C, H, W) or (1, C, H, W), got {tuple(image.shape)}")
-        return t.detach().float()
+        return t.detach().to(torch.float32, copy=True)  # a copy: the pipeline may work in place
     raise ValueError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
 
 

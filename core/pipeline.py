@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from .images import image_to_tensor, roundtrip, tensor_to_pixels
+from .images import image_to_pixels, image_to_tensor, roundtrip, tensor_to_pixels
 from .jpeg.backends import Backend
 from .jpeg.simulator import simulate
 from .models.lagrangian import measure_lambda
@@ -64,13 +64,14 @@ def resolve_prefilter(prefilter, metric: str) -> nn.Module | None:
     raise TypeError(f"prefilter must be 'auto', a model name, an nn.Module or None, got {prefilter!r}")
 
 
-def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int) -> Tensor:
+def apply_prefilter(model: nn.Module | None, x: Tensor, quality: int, in_place: bool = False) -> Tensor:
+    """The prefilter's output, clamped to [0, 1]; ``in_place``: written over ``x`` (no second full-size image)."""
     if model is None:
         return x
     with torch.inference_mode():
         tiled = getattr(model, "forward_tiled", None)
-        y = tiled(x, quality, TILE) if tiled is not None else model(x, quality)
-        return y.clamp_(0, 1)  # in place: no second full-size copy (refinement starts from a clone of it)
+        y = tiled(x, quality, TILE, out=x if in_place else None) if tiled is not None else model(x, quality)
+        return y.clamp_(0, 1)
 
 
 @dataclass
@@ -100,7 +101,7 @@ class Writer:
 class Settings:
     """Checked arguments of :func:`encode` that shape the edit."""
 
-    metric: str
+    metric: str | None  # None: no edit (the default pipeline)
     model: nn.Module | None
     masking: bool
     effort: int
@@ -117,7 +118,7 @@ class Settings:
 def preprocess(x: Tensor, quality: int, settings: Settings, writer: Writer, reuse: bool = False) -> Tensor:
     """The image the backend receives: prefilter network, then adaptive DCT-domain masking for this encoder.
     ``reuse``: ``x`` is not needed afterwards, and a large image is masked in place (one full-size copy less)."""
-    y = apply_prefilter(settings.model, x, quality)
+    y = apply_prefilter(settings.model, x, quality, in_place=reuse)
     if settings.masking:
         q, subsampling, tables = (
             torch.tensor([quality], device=y.device),
@@ -134,8 +135,8 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
     image,
     quality: int | None = None,
     *,
-    metric: str = "mse",
-    backend: str = "pillow",
+    metric: str | None = None,
+    backend: str | None = None,
     effort: int = 0,
     prefilter="auto",
     masking: bool | None = None,
@@ -151,8 +152,12 @@ def encode(  # 60+ lines: most of them the docstring of the main public function
         image: a PIL image (RGB or L), a uint8 array (H, W) / (H, W, 3), or a float tensor in [0, 1].
         quality: JPEG quality 1..100 (default 75; with custom ``qtables`` and no quality, the tables as given, as
             Pillow does); with ``max_bytes``, the highest quality to consider (default 100).
-        metric: what to optimize for: "mse", "msssim", "lpips" (or any registered metric).
-        backend: the encoder that writes the file: "pillow", "mozjpeg", "jpegli", or a plugin.
+        metric: what to optimize for: "mse", "msssim", "lpips" (or any registered metric). None (default): no
+            edit, rdjpeg's default encoder (:class:`~rdjpeg.jpeg.backends.DefaultBackend`: jpegli, whose quality is
+            mapped so that ``quality`` keeps the look of Pillow's JPEG at that quality).
+        backend: the encoder that writes the file: "default", "pillow", "mozjpeg", "jpegli", or a plugin. None:
+            "default" without a metric (or Pillow's when ``jpeg_options`` ask for what only Pillow's encoder does,
+            such as ``qtables``, 4:4:4 or restart markers), "pillow" with one (the paper's pipelines).
         effort: per-image refinement steps (0 = none; at most ``MAX_EFFORT``, 1000; refinement also stops after
             ``MAX_REFINE_SECONDS``, 300 s, keeping the best file measured).
         prefilter: "auto" (the shipped default for ``metric``: the msssim and lpips networks; none for mse, whose
@@ -197,18 +202,29 @@ def encode_to_size(image, max_bytes: int, quality: int | None = None, **options)
         True
     """
     jpeg_options = {k: v for k, v in options.items() if k not in _SETTINGS}
-    backend = jpeg_options.pop("backend", "pillow")
+    backend = jpeg_options.pop("backend", None)
     settings = check_settings(**{k: v for k, v in options.items() if k in _SETTINGS}, jpeg_options=jpeg_options)
     return _encode(image, quality, check_int("max_bytes", max_bytes, 1), settings, backend, jpeg_options)
 
 
-def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_options: dict) -> tuple[bytes, int]:
+def resolve_backend(backend: str | None, metric: str | None, jpeg_options: dict) -> str:
+    """The backend :func:`encode` writes with (see its ``backend`` argument)."""
+    if backend is not None:
+        return backend
+    if metric is not None:
+        return "pillow"
+    return "default" if get_backend("default").accepts(jpeg_options) else "pillow"
+
+
+def _encode(image, quality, max_bytes, settings: Settings, backend, jpeg_options: dict) -> tuple[bytes, int]:
     """(file, quality) for checked settings and ``max_bytes``; checks the rest."""
-    x = image_to_tensor(image)
-    if max(x.shape[-2:]) > MAX_SIDE:
-        raise ValueError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {x.shape[-1]}×{x.shape[-2]}")
-    writer = Writer(get_backend(backend), jpeg_options)
-    writer.backend.check(jpeg_options, gray=x.shape[1] == 1)
+    # Unedited: the pixels go to the encoder as they are, without a float copy of the image.
+    x = image_to_tensor(image) if settings.edits else image_to_pixels(image)
+    (height, width), gray = (x.shape[-2:], x.shape[1] == 1) if settings.edits else (x.shape[:2], x.ndim == 2)
+    if max(height, width) > MAX_SIDE:
+        raise ValueError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {width}×{height}")
+    writer = Writer(get_backend(resolve_backend(backend, settings.metric, jpeg_options)), jpeg_options)
+    writer.backend.check(jpeg_options, gray=gray)
     if quality is not None:
         quality = check_quality(quality)
     elif "qtables" in jpeg_options and max_bytes is None:
@@ -217,12 +233,17 @@ def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_op
         writer.fixed_quality, quality = -1, 50
     if max_bytes is None:
         quality = 75 if quality is None else quality
+        if not settings.edits:
+            return writer(x, quality), quality
         start = preprocess(x, quality, settings, writer, reuse=settings.effort == 0)
         if settings.effort == 0:
             return writer(tensor_to_pixels(start), quality), quality
         return refine(x, start, quality, settings, writer), quality
-    quality, data = search_quality(lambda q: writer(tensor_to_pixels(preprocess(x, q, settings, writer)), q),
-                                   100 if quality is None else quality, max_bytes)  # fmt: skip
+
+    def write(q: int) -> bytes:
+        return writer(tensor_to_pixels(preprocess(x, q, settings, writer)) if settings.edits else x, q)
+
+    quality, data = search_quality(write, 100 if quality is None else quality, max_bytes)
     if settings.effort == 0:
         return data, quality
     refined = refine(x, preprocess(x, quality, settings, writer), quality, settings, writer)
@@ -232,25 +253,37 @@ def _encode(image, quality, max_bytes, settings: Settings, backend: str, jpeg_op
 _SETTINGS = ("metric", "prefilter", "masking", "effort", "check_every", "lr", "callback")
 
 
-def check_settings(metric: str = "mse", prefilter="auto", masking: bool | None = None, effort: int = 0,
+def check_settings(metric: str | None = None, prefilter="auto", masking: bool | None = None, effort: int = 0,
                    check_every: int = 5, lr: float = 0.5, callback: Progress | None = None,
                    jpeg_options: dict | None = None) -> Settings:  # fmt: skip
     """:class:`Settings` from :func:`encode`'s arguments (same defaults), checked."""
     jpeg_options = jpeg_options or {}
-    if getattr(get_metric(metric), "judge_only", False):  # unknown metric: fails here
-        raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
-    if masking is None:
-        masking = loss_name(metric) in MASKED_METRICS and jpeg_options.get("qtables") is None
-    elif not isinstance(masking, bool):
-        raise TypeError(f"masking must be True, False or None, got {masking!r}")
+    effort, check_every = check_int("effort", effort, 0, MAX_EFFORT), check_int("check_every", check_every, 1)
     if isinstance(lr, bool) or not isinstance(lr, (int, float)):
         raise TypeError(f"lr must be a number, got {lr!r}")
     if not (math.isfinite(lr) and lr > 0):
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {callback!r}")
-    return Settings(metric, resolve_prefilter(prefilter, metric), masking, check_int("effort", effort, 0, MAX_EFFORT),
-                    check_int("check_every", check_every, 1), float(lr), callback)  # fmt: skip
+    if metric is None:
+        edits = {"prefilter": prefilter not in ("auto", None, False), "masking": masking is True, "effort": effort != 0}
+        if any(edits.values()):
+            raise ValueError(f"{', '.join(k for k, v in edits.items() if v)} edit the image for a metric: name one "
+                             "(metric='mse', 'msssim' or 'lpips'); without one rdjpeg's default encoder writes the "
+                             "image unedited")  # fmt: skip
+        return Settings(None, None, False, 0, check_every, float(lr), callback)
+    chosen = get_metric(metric)  # unknown metric: fails here
+    if getattr(chosen, "judge_only", False):
+        raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
+    if effort and not getattr(chosen, "refinement_pays", False):
+        raise ValueError(f"per-image refinement (effort > 0) is not offered for metric {metric!r}: it did not improve "
+                         "both judges, SSIMULACRA2 and butteraugli, over effort 0 (BENCHMARKS.md, 'Per-image "
+                         "refinement, judged'); use effort=0")  # fmt: skip
+    if masking is None:
+        masking = loss_name(metric) in MASKED_METRICS and jpeg_options.get("qtables") is None
+    elif not isinstance(masking, bool):
+        raise TypeError(f"masking must be True, False or None, got {masking!r}")
+    return Settings(metric, resolve_prefilter(prefilter, metric), masking, effort, check_every, float(lr), callback)
 
 
 def search_quality(write: Callable[[int], bytes], top: int, max_bytes: int) -> tuple[int, bytes]:

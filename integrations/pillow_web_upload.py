@@ -24,7 +24,7 @@ def web_version(upload: bytes, max_side: int = 1024, max_bytes: int | None = Non
         im = ImageOps.exif_transpose(im).convert("RGB")
     im.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     out = io.BytesIO()
-    options = {"quality": quality, "optimize": True, "progressive": True, "metric": "msssim"}
+    options = {"quality": quality, "optimize": True, "progressive": True}
     if max_bytes:
         options["max_bytes"] = max_bytes
     if icc:

@@ -36,7 +36,7 @@ def pipeline(size: int = 64) -> v2.Compose:
     return v2.Compose([
         v2.RandomResizedCrop(size, scale=(0.3, 1.0), antialias=True),
         v2.RandomHorizontalFlip(),
-        RDJPEG(quality=(30, 90), metric="mse"),  # where v2.JPEG(quality=(30, 90)) would go
+        RDJPEG(quality=(30, 90)),  # where v2.JPEG(quality=(30, 90)) would go
         v2.PILToTensor(),
         v2.ToDtype(torch.float32, scale=True),
     ])  # fmt: skip

@@ -1,4 +1,4 @@
-"""imageio v3 plugin "RDJPEG": ``iio.imwrite(uri, arr, plugin="RDJPEG", quality=75, metric="mse")``.
+"""imageio v3 plugin "RDJPEG": ``iio.imwrite(uri, arr, plugin="RDJPEG", quality=75)``.
 
 Importing :mod:`rdjpeg_plugins` adds it to ``imageio.config.known_plugins`` (imageio's default for ``.jpg`` is not
 changed). It takes the same options as the Pillow format (:mod:`rdjpeg_plugins.pillow`), writes one standard JPEG,

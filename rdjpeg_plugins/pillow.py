@@ -1,9 +1,11 @@
-"""Pillow save format "RDJPEG": ``img.save(fp, "RDJPEG", quality=75, metric="mse")`` writes a standard JPEG.
+"""Pillow save format "RDJPEG": ``img.save(fp, "RDJPEG", quality=75)`` writes a standard JPEG.
 
 Importing :mod:`rdjpeg_plugins` registers it. It claims no file extension (``.jpg`` stays Pillow's JPEG), so name the
 format when saving. Every option of Pillow's JPEG save keeps its meaning; rdjpeg adds ``metric``, ``effort``,
 ``backend``, ``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.encode`), and the chosen backend's own
-options (mozjpeg's ``table``).
+options (mozjpeg's ``table``). Without them the file comes from rdjpeg's default encoder at the quality that keeps
+the look of Pillow's JPEG at ``quality``; options that only Pillow's encoder honours (``qtables``, 4:4:4,
+``restart_marker_rows``, …) make it Pillow's own JPEG save, byte for byte.
 
 Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written as RGB); CMYK is written by
 Pillow's JPEG encoder unfiltered (the prefilter is trained on RGB); RGBA, LA, P, I, I;16 and F raise ``OSError`` as
@@ -72,19 +74,19 @@ def explicit_options(im: Image.Image, options: dict) -> dict:
 def encode_image(im: Image.Image, info: dict) -> bytes:
     """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written).
 
-    When rdjpeg would not change the pixels (no prefilter, no masking, no refinement, no target size, the Pillow
-    backend), the file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
+    When rdjpeg would not change the pixels (no prefilter, no masking, no refinement, no target size) and Pillow's
+    encoder writes it, the file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
     """
     if im.mode not in JPEG_MODES:  # Pillow's first check, and its exception
         raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
     # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
     import rdjpeg
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
-    from rdjpeg.pipeline import check_settings
+    from rdjpeg.pipeline import check_settings, resolve_backend
     from rdjpeg.plugins import get_backend
     from rdjpeg.validate import pillow_quality
 
-    accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend", "pillow")).options
+    accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend") or "pillow").options
     unknown = set(info) - accepted
     if unknown:
         raise ValueError(f"unknown {FORMAT} save options {sorted(unknown)}; accepted: {sorted(accepted)}")
@@ -96,11 +98,12 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
         raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word, after its option checks
     if max(im.size) > MAX_SIDE:  # Pillow's OSError, with the reason in it ("broken data stream" in Pillow's)
         raise OSError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {im.width}×{im.height}")
-    if options.pop("progression", False):
-        options["progressive"] = True
+    if "progression" in options:  # Pillow's other name: progressive = progressive or progression
+        options["progressive"] = bool(options.pop("progression") or options.get("progressive", False))
     if "comment" not in options and "comment" in im.info:
         options["comment"] = im.info["comment"]  # as Pillow's JPEG save does
-    pillow = settings.get("backend", "pillow") == "pillow"
+    encoder_options = {k: v for k, v in options.items() if k != "quality"}
+    pillow = resolve_backend(settings.get("backend"), settings.get("metric"), encoder_options) == "pillow"
     if im.mode == "CMYK":
         asked = {k for k, v in settings.items() if (k, v) not in UNFILTERED}
         if asked:

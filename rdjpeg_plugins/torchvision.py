@@ -35,8 +35,9 @@ class RDJPEG(v2.Transform):
 
     Args:
         quality: JPEG quality 1..100, or (min, max) to draw one uniformly (inclusive) per call.
-        metric: the shipped prefilter to use: "mse", "msssim", "lpips".
-        backend: the JPEG encoder: "pillow", "mozjpeg", "jpegli".
+        metric: the shipped pipeline to use: "mse", "msssim", "lpips"; None (default): rdjpeg's default encoder,
+            unedited (see :func:`rdjpeg.encode`).
+        backend: the JPEG encoder: "default", "pillow", "mozjpeg", "jpegli"; None: as :func:`rdjpeg.encode`.
         effort: per-image refinement steps (slow; 0 for data pipelines).
         **jpeg_options: passed to the encoder (e.g. ``subsampling="4:4:4"``).
 
@@ -46,12 +47,13 @@ class RDJPEG(v2.Transform):
         torch.Size([3, 32, 32])
     """
 
-    def __init__(self, quality: int | Sequence[int] = 75, metric: str = "mse", backend: str = "pillow",
+    def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = None, backend: str | None = None,
                  effort: int = 0, **jpeg_options: Any) -> None:  # fmt: skip
         super().__init__()
         self.quality = quality_range(quality)
         self.metric, self.backend, self.effort, self.jpeg_options = metric, backend, effort, jpeg_options
-        get_backend(backend)  # unknown backend → error now, not in a worker
+        if backend is not None:
+            get_backend(backend)  # unknown backend → error now, not in a worker
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         return {"quality": int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())}

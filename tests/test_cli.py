@@ -39,7 +39,7 @@ def test_version(capsys):
 
 def test_compress_one_file_and_existing_policy(image_path, tmp_path, capsys):
     out = tmp_path / "out.jpg"
-    assert main(["compress", str(image_path), "-o", str(out), "-q", "50", "--effort", "2", "--quiet"]) == 0
+    assert main(["compress", str(image_path), "-o", str(out), "-q", "50", "--metric", "mse", "--quiet"]) == 0
     first = out.read_bytes()
     assert first[:2] == b"\xff\xd8"
     assert main(["compress", str(image_path), "-o", str(out), "-q", "20"]) == 1  # exists: refused, untouched

@@ -15,7 +15,7 @@ from PIL import Image
 
 import rdjpeg_plugins  # noqa: F401  registers the plugin
 
-PLAIN = {"prefilter": None, "masking": False}
+PLAIN = {"backend": "pillow"}
 
 
 def chelsea() -> np.ndarray:

@@ -2,8 +2,8 @@
 
 The cases follow the save tests of Pillow's ``Tests/test_file_jpeg.py`` (python-pillow/Pillow at 4e5f09f5,
 2026-08-22), rewritten here: generated images stand in for Pillow's test images, and rdjpeg's default pipeline
-(which edits pixels) runs wherever upstream does not compare pixels; where it does, the edits are off
-(``prefilter=None, masking=False``), and then the bytes must be Pillow's own. Upstream tests of the JPEG *reader*
+(its own encoder) runs wherever upstream does not compare pixels; where it does, Pillow's encoder writes
+(``backend="pillow"``, nothing edited), and then the bytes must be Pillow's own. Upstream tests of the JPEG *reader*
 (EXIF parsing, MPO, APP markers of files Pillow ships) do not concern a save format and are left out.
 """
 
@@ -17,7 +17,7 @@ from PIL import Image, ImageFile
 
 import rdjpeg_plugins  # noqa: F401  registers the format
 
-PLAIN = {"prefilter": None, "masking": False}
+PLAIN = {"backend": "pillow"}
 
 
 def hopper(mode: str = "RGB", size=(128, 128)) -> Image.Image:

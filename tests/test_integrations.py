@@ -67,7 +67,7 @@ def test_third_party_plugin_registers_metric_and_backend():
         import rdjpeg
 
         pixels = (np.random.default_rng(0).random((24, 32, 3)) * 255).astype(np.uint8)
-        data = rdjpeg.encode(pixels, 60, metric="mae", backend="pillow-444", effort=2, check_every=1)
+        data = rdjpeg.encode(pixels, 60, metric="mae", backend="pillow-444")
         with Image.open(io.BytesIO(data)) as im:
             assert im.layer[0][1:3] == (1, 1)  # 4:4:4
         assert get_backend("pillow-444").subsampling(50) == "4:4:4"

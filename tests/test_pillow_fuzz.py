@@ -54,7 +54,7 @@ OPTIONS = st.fixed_dictionaries({}, optional={
     "keep_rgb": st.booleans(),
     "streamtype": st.sampled_from([0, 1, 2]),
 })  # fmt: skip
-PIPELINES = st.sampled_from([{}, {"prefilter": None, "masking": False}, {"metric": "msssim"}, {"masking": True}])
+PIPELINES = st.sampled_from([{}, {"backend": "pillow"}, {"metric": "msssim"}, {"metric": "mse", "masking": True}])
 
 
 def outcome(im: Image.Image, format: str, options: dict):

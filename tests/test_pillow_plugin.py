@@ -55,14 +55,14 @@ def test_output_is_a_standard_jpeg():
 def test_pillow_options_keep_their_meaning(options):
     """Without the edits, RDJPEG writes exactly the bytes of Pillow's JPEG save with the same options."""
     im = photo()
-    assert save(im, prefilter=None, masking=False, **options) == pillow_jpeg(im, **options)
+    assert save(im, backend="pillow", **options) == pillow_jpeg(im, **options)
 
 
 @pytest.mark.parametrize("mode", ["RGB", "YCbCr", "CMYK", "L"])
 @pytest.mark.parametrize("options", [{"quality": "keep"}, {"qtables": "keep", "subsampling": "keep"}, {}])
 def test_keep_reuses_the_source_jpeg_like_pillow(mode, options):
     source = Image.open(io.BytesIO(pillow_jpeg(photo().convert(mode), quality=35, subsampling="4:2:2")))
-    assert save(source, prefilter=None, masking=False, **options) == pillow_jpeg(source, **options)
+    assert save(source, backend="pillow", **options) == pillow_jpeg(source, **options)
 
 
 def test_keep_without_a_jpeg_source_is_pillows_error():
@@ -100,7 +100,7 @@ def test_large_file_beyond_pillows_buffer():
 
 def test_rdjpeg_options_through_save():
     steps = []
-    data = save(photo(), quality=50, effort=2, check_every=1, lr=2, callback=steps.append)
+    data = save(photo(), quality=50, metric="refinable-mse", effort=2, check_every=1, lr=2, callback=steps.append)
     assert data[:2] == b"\xff\xd8" and [s["step"] for s in steps] == [1, 2]
 
 
@@ -170,7 +170,7 @@ def test_out_of_range_quality_is_clamped_as_pillow_does(quality):
     im = photo()
     jpeg = io.BytesIO()
     im.save(jpeg, "JPEG", quality=quality)
-    assert save(im, quality=quality, prefilter=None, masking=False) == jpeg.getvalue()
+    assert save(im, quality=quality, backend="pillow") == jpeg.getvalue()
 
 
 @pytest.mark.parametrize("size", [(0, 0), (0, 5), (5, 0)])

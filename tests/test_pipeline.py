@@ -29,7 +29,7 @@ def test_without_prefilter_it_is_the_backend():
     a = photo()
     buf = io.BytesIO()
     Image.fromarray(a).save(buf, "JPEG", quality=60)
-    assert rdjpeg.encode(a, 60, prefilter=None, masking=False) == buf.getvalue()
+    assert rdjpeg.encode(a, 60, backend="pillow") == buf.getvalue()
 
 
 def metric_cost(a: np.ndarray, data: bytes, quality: int, metric: str) -> float:
@@ -52,7 +52,7 @@ def test_shipped_pipelines_beat_plain_jpeg(shared, metric, options):
     for name in ("kodim03.png", "kodim07.png", "kodim23.png"):
         a = np.asarray(Image.open(shared / "data" / "kodak" / name).convert("RGB"))[96:288, 224:416]
         for q in (30, 60, 85):
-            plain = rdjpeg.encode(a, q, prefilter=None, masking=False)
+            plain = rdjpeg.encode(a, q, backend="pillow")
             edited = rdjpeg.encode(a, q, metric=metric, **options)
             ratios.append(metric_cost(a, edited, q, metric) / metric_cost(a, plain, q, metric))
     assert np.mean(ratios) < 1.0, ratios
@@ -70,39 +70,44 @@ def test_max_bytes_finds_the_highest_quality_that_fits():
 
 
 def test_prefilter_choices():
-    a = photo(seed=5)
-    assert rdjpeg.encode(a, 50) == rdjpeg.encode(a, 50, prefilter="auto") == rdjpeg.encode(a, 50, prefilter=None)
-    assert rdjpeg.encode(a, 50, prefilter="mse") != rdjpeg.encode(a, 50)  # the MSE network, asked for by name
-    assert rdjpeg.encode(a, 50, prefilter=rdjpeg.prefilter("mse", pretrained=False)) == rdjpeg.encode(
-        a, 50, prefilter=None
+    a, mse = photo(seed=5), {"metric": "mse"}
+    assert rdjpeg.encode(a, 50, **mse) == rdjpeg.encode(a, 50, prefilter="auto", **mse)
+    assert rdjpeg.encode(a, 50, **mse) == rdjpeg.encode(a, 50, prefilter=None, **mse)
+    assert rdjpeg.encode(a, 50, prefilter="mse", **mse) != rdjpeg.encode(a, 50, **mse)  # the MSE network, by name
+    assert rdjpeg.encode(a, 50, prefilter=rdjpeg.prefilter("mse", pretrained=False), **mse) == rdjpeg.encode(
+        a, 50, prefilter=None, **mse
     )
     with pytest.raises(TypeError, match="masking"):
-        rdjpeg.encode(a, 50, masking="yes")
+        rdjpeg.encode(a, 50, masking="yes", **mse)
     with pytest.raises(ValueError, match="unknown prefilter model"):
-        rdjpeg.encode(a, 50, prefilter="nope")
+        rdjpeg.encode(a, 50, prefilter="nope", **mse)
     with pytest.raises(TypeError, match="prefilter must be"):
-        rdjpeg.encode(a, 50, prefilter=3)
+        rdjpeg.encode(a, 50, prefilter=3, **mse)
 
 
 def test_refinement_never_loses_and_reports_progress():
     a = photo(seed=1)
     steps = []
-    data = rdjpeg.encode(a, 50, effort=10, check_every=5, callback=steps.append)
+    data = rdjpeg.encode(a, 50, metric="refinable-mse", effort=10, check_every=5, callback=steps.append)
     assert [s["step"] for s in steps] == [5, 10]
-    assert real_cost(a, data, 50) <= real_cost(a, rdjpeg.encode(a, 50), 50) + 1e-12
+    assert real_cost(a, data, 50) <= real_cost(a, rdjpeg.encode(a, 50, metric="refinable-mse"), 50) + 1e-12
     assert np.asarray(Image.open(io.BytesIO(data))).shape == a.shape
 
 
 def test_identical_input_gives_identical_bytes():
     a = photo(seed=2)
-    assert rdjpeg.encode(a, 40, effort=5) == rdjpeg.encode(a, 40, effort=5)
+    assert rdjpeg.encode(a, 40, metric="refinable-mse", effort=5) == rdjpeg.encode(
+        a, 40, metric="refinable-mse", effort=5
+    )
+    assert rdjpeg.encode(a, 40) == rdjpeg.encode(a, 40)
 
 
 def test_inputs_pil_gray_and_tensor():
     a = photo(seed=3)
     assert rdjpeg.encode(Image.fromarray(a), 50)[:2] == b"\xff\xd8"
-    gray = rdjpeg.encode(Image.fromarray(a).convert("L"), 50, effort=2, check_every=1)
+    gray = rdjpeg.encode(Image.fromarray(a).convert("L"), 50, metric="refinable-mse", effort=2, check_every=1)
     assert Image.open(io.BytesIO(gray)).mode == "L"
+    assert Image.open(io.BytesIO(rdjpeg.encode(Image.fromarray(a).convert("L"), 50))).mode == "L"
     assert rdjpeg.encode(torch.rand(3, 16, 16), 50)[:2] == b"\xff\xd8"
 
 
@@ -114,11 +119,13 @@ def test_inputs_pil_gray_and_tensor():
         ({"metric": "vmaf"}, ValueError, "unknown metric"),
         ({"backend": "webp"}, ValueError, "unknown backend"),
         ({"sharpness": 2}, ValueError, "does not accept"),
+        ({"metric": "mse"}, ValueError, "refinement .* is not offered for metric 'mse'"),
+        ({"metric": "lpips"}, ValueError, "refinement .* is not offered for metric 'lpips'"),
     ],
 )
 def test_bad_arguments(kwargs, error, message):
     with pytest.raises(error, match=message):
-        rdjpeg.encode(photo(), **{"quality": 50, "effort": 1, **kwargs})
+        rdjpeg.encode(photo(), **{"quality": 50, "metric": "refinable-mse", "effort": 1, **kwargs})
 
 
 def test_bad_images():
@@ -133,7 +140,9 @@ def test_bad_images():
 def test_rdjpeg_codec_in_evaluate(small_images):
     from rdjpeg.evaluate import evaluate
 
-    result = evaluate(small_images, ["pillow", "rdjpeg:effort=4+metric=mse"], [40, 70], ["psnr"], progress=False)
+    result = evaluate(
+        small_images, ["pillow", "rdjpeg:effort=4+metric=refinable-mse"], [40, 70], ["psnr"], progress=False
+    )
     assert len(result["records"]) == 2 * 2 * 2
 
 
@@ -141,7 +150,7 @@ def test_backend_options_reach_masking_and_refinement():
     """mozjpeg's flat table: the masking and the refinement simulate that table, and the file carries it."""
     a = photo(48, 64)
     for options in ({}, {"effort": 2, "check_every": 1}):
-        data = rdjpeg.encode(a, 50, backend="mozjpeg", table="flat", **options)
+        data = rdjpeg.encode(a, 50, metric="refinable-mse", masking=True, backend="mozjpeg", table="flat", **options)
         assert Image.open(io.BytesIO(data)).quantization[0] == [16] * 64
     with pytest.raises(ValueError, match="table must be one of"):
         rdjpeg.encode(a, 50, backend="mozjpeg", table="sharp")
@@ -169,10 +178,11 @@ def test_same_bytes_whatever_the_thread_count(tmp_path):
 
 def test_encode_to_size_returns_the_quality_it_chose():
     a = photo(seed=4)
-    budget = len(rdjpeg.encode(a, 40)) + 1
-    data, quality = rdjpeg.encode_to_size(a, budget, metric="mse", optimize=True)
-    assert data == rdjpeg.encode(a, max_bytes=budget, optimize=True) == rdjpeg.encode(a, quality, optimize=True)
-    assert len(data) <= budget < len(rdjpeg.encode(a, quality + 1, optimize=True))
+    for options in ({"metric": "mse", "optimize": True}, {}):
+        budget = len(rdjpeg.encode(a, 40, **options)) + 1
+        data, quality = rdjpeg.encode_to_size(a, budget, **options)
+        assert data == rdjpeg.encode(a, max_bytes=budget, **options) == rdjpeg.encode(a, quality, **options)
+        assert len(data) <= budget < len(rdjpeg.encode(a, quality + 1, **options))
 
 
 def test_arguments_after_quality_are_keyword_only():

@@ -50,7 +50,7 @@ def test_unknown_plugin_error():
 
     from rdjpeg.plugins import UnknownPluginError, get_backend
 
-    with pytest.raises(UnknownPluginError, match="unknown backend 'gif'; available: jpegli, mozjpeg, pillow"):
+    with pytest.raises(UnknownPluginError, match="unknown backend 'gif'; available: default, jpegli, mozjpeg, pillow"):
         get_backend("gif")
     with pytest.raises(ValueError):  # still a ValueError for callers that catch that
         get_metric("nope")

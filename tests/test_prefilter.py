@@ -40,7 +40,10 @@ def test_tiled_equals_untiled(mlps):
     x = torch.rand(1, 3, 150, 203)
     with torch.inference_mode():
         whole, tiled = p(x, 60), p.forward_tiled(x, 60, tile=64)
+        in_place = x.clone()
+        p.forward_tiled(in_place, 60, tile=64, out=in_place)
     assert torch.allclose(whole, tiled, atol=1e-5)
+    assert torch.equal(in_place, tiled)  # written over its input: the same values
 
 
 @PATHWAYS

@@ -1,4 +1,5 @@
-"""Built-in JPEG encoder backends (a plugin like any other): pillow (libjpeg-turbo), mozjpeg, jpegli.
+"""Built-in JPEG encoder backends (a plugin like any other): pillow (libjpeg-turbo), mozjpeg, jpegli, and
+"default", rdjpeg's default encoder.
 
 A backend turns 8-bit pixels into the bytes of a standard JPEG, and says which quantization tables and chroma
 subsampling it uses, so that the simulator can model it. Options common to all: ``quality`` (1..100),
@@ -9,8 +10,11 @@ tables). Every JPEG is decoded by Pillow for evaluation.
 from __future__ import annotations
 
 import functools
+import importlib.resources
 import importlib.util
 import io
+import json
+import math
 import threading
 
 import numpy as np
@@ -19,6 +23,7 @@ from PIL import Image, ImageFile
 
 from ..hookspecs import hookimpl
 from ..validate import check_pixels, check_quality, subsampling_name
+from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
 from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, quality_tables
 
 _SUBSAMPLING_OF_LAYER = {factors: name for name, factors in SUBSAMPLINGS.items()}  # Pillow's layer (h, v) → name
@@ -249,8 +254,76 @@ class JpegliBackend(Backend):
         return data
 
 
+@functools.cache
+def quality_map() -> dict:
+    """The default encoder's quality maps (``weights/quality-map.json``, fitted on training images by the command in
+    it): for "rgb" and "gray", per Pillow quality 1..100, the ``base`` encoder quality, and for "rgb" the content
+    term (``intercept``, ``slope``, ``center``; see :meth:`DefaultBackend.write`)."""
+    return json.loads(importlib.resources.files("rdjpeg.weights").joinpath("quality-map.json").read_text())
+
+
+class DefaultBackend(Backend):
+    """rdjpeg's default encoder: jpegli with optimized Huffman tables (progressive) for RGB, mozjpeg 5 for grayscale
+    (pyjpegli writes RGB only), each at the quality whose SSIMULACRA2 on training images matches that of Pillow's JPEG
+    at the quality asked for (:func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. These two
+    measured best on SSIMULACRA2 and butteraugli of everything tried (BENCHMARKS.md, "The default").
+
+    Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
+    ``optimize`` and ``progressive`` (True only: the files are optimized and progressive) and ``subsampling``
+    ("4:2:0" only: jpegli's choice). :meth:`accepts` tells whether a set of options suits it.
+    """
+
+    name = "default"
+    options = METADATA_OPTIONS | {"optimize", "progressive", "subsampling"}
+
+    def __init__(self) -> None:
+        self.jpegli, self.mozjpeg = JpegliBackend(), MozJPEGBackend()
+
+    def available(self) -> bool:
+        return self.jpegli.available() and self.mozjpeg.available()
+
+    def require(self) -> None:
+        self.jpegli.require()
+        self.mozjpeg.require()
+
+    def accepts(self, options: dict) -> bool:
+        """Whether these encoder options are ones this backend honours (others need Pillow's encoder)."""
+        return (
+            options.keys() <= self.options
+            and bool(options.get("optimize", True))
+            and bool(options.get("progressive", True))
+            and options.get("subsampling", -1) in (-1, 2, "4:2:0")
+        )
+
+    def check(self, options: dict, gray: bool = False) -> None:
+        super().check(options, gray)
+        if not self.accepts(options):
+            raise ValueError("the 'default' backend writes optimized progressive 4:2:0 files; for other subsampling, "
+                             "baseline or unoptimized files use backend='pillow' or 'mozjpeg'")  # fmt: skip
+        metadata_segments(**{k: options[k] for k in METADATA_OPTIONS & options.keys()})
+
+    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        """Gray: mozjpeg at the mapped quality. RGB: jpegli at the base quality; the image's complexity (log bits per
+        pixel of that file) moves the quality along the fitted line (jpegli spends relatively more on smooth images
+        than Pillow does), the file is written again if it moved, then losslessly optimized."""
+        if pixels.ndim == 2:
+            data = self.mozjpeg.write(pixels, quality_map()["gray"]["base"][quality - 1])
+        else:
+            import mozjpeg_lossless_optimization
+
+            fit, i = quality_map()["rgb"], quality - 1
+            data = self.jpegli.write(pixels, fit["base"][i])
+            complexity = math.log(8 * len(data) / (pixels.shape[0] * pixels.shape[1]))
+            moved = min(100, max(1, round(fit["intercept"][i] + fit["slope"][i] * (complexity - fit["center"][i]))))
+            if moved != fit["base"][i]:
+                data = self.jpegli.write(pixels, moved)
+            data = mozjpeg_lossless_optimization.optimize(data)
+        return add_metadata(data, **{k: options[k] for k in METADATA_OPTIONS & options.keys()})
+
+
 @hookimpl
 def rdjpeg_register_backends(register) -> None:
     register(PillowBackend())
     register(MozJPEGBackend())
     register(JpegliBackend())
+    register(DefaultBackend())

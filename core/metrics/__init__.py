@@ -48,6 +48,11 @@ class Metric:
     where following the real decode's gradient only pre-compensates rounding; "decoded" for deep perceptual
     metrics, whose gradient at the unedited image is zero and which must see the artifacts to counter them
     (BENCHMARKS.md, "Where the distortion gradient is taken").
+
+    ``refinement_pays``: per-image refinement (``effort`` > 0) for this metric was measured to improve both judges,
+    SSIMULACRA2 and butteraugli, over effort 0; rdjpeg refuses ``effort`` for every other metric. No built-in metric
+    has it: refinement left MSE's files unchanged and made MS-SSIM's, LPIPS's and SSIMULACRA2's worse on the judges
+    (BENCHMARKS.md, "Per-image refinement, judged"). A plugin metric may set it with its own measurements.
     """
 
     name: str
@@ -55,6 +60,7 @@ class Metric:
     unit: str = ""
     gradient_at: str = "proxy"
     judge_only: bool = False
+    refinement_pays: bool = False
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         if self.judge_only:

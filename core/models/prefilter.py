@@ -271,27 +271,36 @@ class Prefilter(nn.Module):
             layer.weight.mul_(factor)
             layer.bias.mul_(factor)
 
-    def forward_tiled(self, x: Tensor, quality: int | float | Tensor = 75, tile: int = 512) -> Tensor:
+    def forward_tiled(self, x: Tensor, quality: int | float | Tensor = 75, tile: int = 512,
+                      out: Tensor | None = None) -> Tensor:  # fmt: skip
         """Same result as :meth:`forward`, computed in ``tile``×``tile`` pieces with a receptive-field margin.
 
         Memory grows with the tile, not the image: a 24-megapixel image needs only one tile's activations at a time.
+        ``out``: where the result goes (``x`` itself is allowed: a band of rows is written once all its tiles are
+        computed, and the rows above it that the next band reads are kept as they were); default a new tensor.
         """
         check_image(x, values=False)
         if check_int("tile", tile, BLOCK_GRID) % BLOCK_GRID:
             raise ValueError(f"tile must be a positive multiple of {BLOCK_GRID}, got {tile}")
         H, W = x.shape[-2:]
-        if tile >= H and tile >= W:
+        if tile >= H and tile >= W and out is None:
             return self.forward(x, quality)
         margin = BLOCK_GRID * math.ceil(self.receptive_radius / BLOCK_GRID)
-        out = torch.empty_like(x)
+        out = torch.empty_like(x) if out is None else out
+        above = x[..., :0, :]  # the input rows just above the current band, as they were
         for top in range(0, H, tile):
+            bottom = min(H, top + tile)
+            band = torch.empty_like(x[..., top:bottom, :])
             for left in range(0, W, tile):
                 # Tile origins on the 16-pixel grid keep the blocks' phase identical to the whole image's.
-                t0, l0 = max(0, top - margin), max(0, left - margin)
-                t1, l1 = min(H, top + tile + margin), min(W, left + tile + margin)
-                piece = self.forward(x[..., t0:t1, l0:l1], quality)
-                out[..., top : top + tile, left : left + tile] = piece[..., top - t0 : top - t0 + tile,
-                                                                       left - l0 : left - l0 + tile]  # fmt: skip
+                l0, l1 = max(0, left - margin), min(W, left + tile + margin)
+                below = x[..., top : min(H, bottom + margin), l0:l1]
+                piece = self.forward(torch.cat([above[..., l0:l1], below], -2), quality)
+                band[..., left : left + tile] = piece[..., above.shape[-2] : above.shape[-2] + bottom - top,
+                                                      left - l0 : left - l0 + tile]  # fmt: skip
+            rows = torch.cat([above, x[..., top:bottom, :]], -2)  # before x changes
+            above = rows[..., rows.shape[-2] - min(margin, rows.shape[-2]) :, :].clone()
+            out[..., top:bottom, :] = band
         return out
 
 

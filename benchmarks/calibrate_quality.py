@@ -1,0 +1,125 @@
+"""Fit the default pipeline's quality map on training images, so that ``quality=q`` keeps the look of Pillow's JPEG
+at q (mean SSIMULACRA2), never Kodak (``benchmarks/quality_check.py`` checks the fit there).
+
+* RGB (jpegli): per-image jpegli quality that matches Pillow's SSIMULACRA2 at q depends on the content (jpegli's
+  adaptive quantization spends relatively more on smooth images). For each q the fit is a line in the image's
+  complexity, the log bits per pixel of jpegli's unoptimized file at the base quality:
+  ``q' = base[q] + slope[q] · (log bpp − center[q])``, least squares over the images, the slope smoothed over q.
+  At save time that costs one more jpegli encode (a few ms).
+* Gray (mozjpeg, on the images' luminance): one quality per q (the mean curve), no content term.
+
+    .venv/bin/python benchmarks/calibrate_quality.py --out core/weights/quality-map.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import glob
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+import torch
+
+from rdjpeg.images import image_to_tensor, open_image, roundtrip
+from rdjpeg.plugins import get_backend, get_metric
+
+PILLOW_QUALITIES = list(range(5, 101, 5))
+ENCODER_QUALITIES = sorted({*range(5, 101, 3), *range(90, 101)})  # finer at the top, where curves bend
+Q = np.arange(1, 101)
+
+
+def calibration_images(shared: str) -> list[str]:
+    """30 training images: every 10th of BSD200 and of Urban100."""
+    return (
+        sorted(glob.glob(f"{shared}/data/train/bsd200/*.png"))[::10]
+        + sorted(glob.glob(f"{shared}/data/train/urban100/*.png"))[::10]
+    )
+
+
+def curve(path: str, backend: str, qualities: list[int], gray: bool) -> dict:
+    """SSIMULACRA2 and bpp of one image at each quality (unoptimized files: what the runtime measures)."""
+    torch.set_num_threads(1)
+    pixels = np.asarray(open_image(path).convert("L" if gray else "RGB"))
+    x, encoder, metric = image_to_tensor(pixels), get_backend(backend), get_metric("ssimulacra2")
+    out = {"ssimulacra2": [], "bpp": []}
+    for q in qualities:
+        _, y, bpp = roundtrip(encoder.encode, pixels, q)
+        with torch.inference_mode():
+            out["ssimulacra2"].append(round(float(metric.score(x, y)[0]), 3))
+        out["bpp"].append(round(bpp, 5))
+    return out
+
+
+def match(target: np.ndarray, encoder_scores) -> np.ndarray:
+    """The (fractional) encoder quality whose score equals each target, on the monotone hull of the curve, clamped
+    to the qualities measured (no extrapolation)."""
+    scores = np.maximum.accumulate(np.asarray(encoder_scores)) + 1e-6 * np.arange(len(encoder_scores))
+    return np.interp(target, scores, ENCODER_QUALITIES)
+
+
+def fit_rgb(pillow: list[dict], encoder: list[dict]) -> dict:
+    mean_target = np.interp(Q, PILLOW_QUALITIES, np.mean([c["ssimulacra2"] for c in pillow], 0))
+    base = match(mean_target, np.mean([c["ssimulacra2"] for c in encoder], 0))
+    per_image = np.stack([match(np.interp(Q, PILLOW_QUALITIES, p["ssimulacra2"]), e["ssimulacra2"])
+                          for p, e in zip(pillow, encoder, strict=True)])  # fmt: skip
+    # Complexity: log bpp of the encoder's own file at the rounded base quality (what the runtime can measure).
+    base_q = np.clip(np.round(base), 1, 100)
+    x = np.stack([np.interp(base_q, ENCODER_QUALITIES, np.log(e["bpp"])) for e in encoder])
+    center = x.mean(0)
+    xc = x - center
+    slope = (xc * (per_image - per_image.mean(0))).sum(0) / np.maximum((xc**2).sum(0), 1e-9)
+    slope = np.convolve(np.pad(slope, 5, mode="edge"), np.ones(11) / 11, mode="valid")  # smooth over q
+    intercept = per_image.mean(0)
+    residual = per_image - (intercept + slope * xc)
+    return {"base": base_q.astype(int).tolist(), "intercept": intercept.round(3).tolist(),
+            "slope": slope.round(3).tolist(), "center": center.round(4).tolist(),
+            "rms_quality_error": {"fixed": float(np.sqrt(((per_image - base) ** 2).mean())),
+                                  "fitted": float(np.sqrt((residual**2).mean()))}}  # fmt: skip
+
+
+def fit_gray(pillow: list[dict], encoder: list[dict]) -> dict:
+    mean_target = np.interp(Q, PILLOW_QUALITIES, np.mean([c["ssimulacra2"] for c in pillow], 0))
+    return {"base": np.clip(np.round(match(mean_target, np.mean([c["ssimulacra2"] for c in encoder], 0))), 1,
+                            100).astype(int).tolist()}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--shared", default=os.environ.get("RDJPEG_SHARED", "../shared"))
+    parser.add_argument("--out", default="core/weights/quality-map.json")
+    parser.add_argument("--curves", default="runs/quality-curves.json", help="per-image curves (cached)")
+    parser.add_argument("--jobs", type=int, default=2)
+    args = parser.parse_args(argv)
+    images = calibration_images(args.shared)
+    if os.path.exists(args.curves):
+        with open(args.curves) as f:
+            curves = json.load(f)
+    else:
+        curves = {}
+        with ProcessPoolExecutor(args.jobs) as pool:
+            for kind, backend in (("rgb", "jpegli"), ("gray", "mozjpeg")):
+                gray, n = kind == "gray", len(images)
+                curves[kind] = {
+                    "pillow": list(pool.map(curve, images, ["pillow"] * n, [PILLOW_QUALITIES] * n, [gray] * n)),
+                    backend: list(pool.map(curve, images, [backend] * n, [ENCODER_QUALITIES] * n, [gray] * n)),
+                }
+        with open(args.curves, "w") as f:
+            json.dump(curves, f)
+    result = {
+        "command": f".venv/bin/python benchmarks/calibrate_quality.py --out {args.out}",
+        "date": datetime.date.today().isoformat(),
+        "images": [os.path.basename(p) for p in images],
+        "metric": "ssimulacra2",
+        "rgb": {"backend": "jpegli", **fit_rgb(curves["rgb"]["pillow"], curves["rgb"]["jpegli"])},
+        "gray": {"backend": "mozjpeg", **fit_gray(curves["gray"]["pillow"], curves["gray"]["mozjpeg"])},
+    }
+    print(json.dumps(result["rgb"]["rms_quality_error"]))
+    with open(args.out, "w") as f:
+        json.dump(result, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()

@@ -28,7 +28,6 @@ from PIL import Image
 
 from rdjpeg.jpeg.simulator import simulate_jpeg
 from rdjpeg.jpeg.tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS
-from rdjpeg.runtime import set_default_threads
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
 
@@ -116,7 +115,6 @@ def main(argv: list[str] | None = None) -> int:
     paths = sorted(glob.glob(args.images))
     if not paths:
         parser.error(f"no images match {args.images!r}")
-    set_default_threads()
     start = time.perf_counter()
     result = measure(paths, [int(q) for q in args.qualities.split(",")], args.subsamplings.split(","))
     result["seconds"] = round(time.perf_counter() - start, 1)

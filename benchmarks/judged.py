@@ -16,9 +16,9 @@ from rdjpeg.report import plot_curves, summarize
 
 
 def trained_on(label: str) -> str:
-    """The metric an rdjpeg pipeline optimizes ("mse" when not given), or "—" for a plain encoder."""
+    """The metric an rdjpeg pipeline optimizes, or "—" for a plain encoder and rdjpeg's default (no metric)."""
     codec = Codec.parse(label)
-    return str(codec.options.get("metric", "mse")) if codec.name == "rdjpeg" else "—"
+    return str(codec.options.get("metric", "— (default encoder)")) if codec.name == "rdjpeg" else "—"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,6 @@ from _common import spearman
 from PIL import Image
 
 from rdjpeg.models.lagrangian import estimate_lambda, lambda_features
-from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.data import ImagePool
 
 METRICS = ("mse", "msssim", "lpips")
@@ -45,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=160)
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    set_default_threads()
     rng = np.random.default_rng(0)
     pool = ImagePool(args.train)
     crops, crop_q = [], []

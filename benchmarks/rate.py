@@ -27,7 +27,6 @@ from PIL import Image
 
 from rdjpeg.jpeg.simulator import simulate_jpeg
 from rdjpeg.models.rate import estimate_bits, nonzero_count, rho_proxy
-from rdjpeg.runtime import set_default_threads
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
 
@@ -111,7 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--crops", default="128,256", help="crop sizes (4 random crops per image)")
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    set_default_threads()
     paths = sorted(glob.glob(args.images))
     qualities = [int(q) for q in args.qualities.split(",")]
     results = {"whole images": measure(samples(paths, None, 1), qualities)}

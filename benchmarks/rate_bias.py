@@ -22,7 +22,6 @@ from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.jpeg.backends import pillow_jpeg_bytes
 from rdjpeg.models.prefilter import load_prefilter
 from rdjpeg.models.rate import estimate_bits, rate_estimator
-from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.data import ImagePool
 from rdjpeg.train.prefilter import PrefilterConfig, validation_set
 
@@ -35,7 +34,6 @@ def main() -> None:
     parser.add_argument("--crops", type=int, default=12)
     parser.add_argument("--qualities", default="10,20,35,50,65,80,90")
     args = parser.parse_args()
-    set_default_threads()
     crops = validation_set(ImagePool(args.data), PrefilterConfig(val_images=args.crops))
     net, rate = load_prefilter(args.weights), rate_estimator(path=args.rate)
     print("| q | real saving | predicted saving | R̂/real, unedited | R̂/real, edited |\n|---|---|---|---|---|")

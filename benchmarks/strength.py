@@ -19,7 +19,6 @@ import torch
 from rdjpeg.files import image_paths
 from rdjpeg.images import image_to_tensor, open_image
 from rdjpeg.models.prefilter import load_prefilter
-from rdjpeg.runtime import set_default_threads
 from rdjpeg.train.prefilter import real_bd_rate
 
 
@@ -31,7 +30,6 @@ def main() -> None:
     parser.add_argument("--metric", default="msssim")
     parser.add_argument("--qualities", default="10,20,30,40,50,60,70,80,90")
     args = parser.parse_args()
-    set_default_threads()
     images = [image_to_tensor(open_image(p)) for p in image_paths(args.images)]
     qualities = [int(q) for q in args.qualities.split(",")]
     for strength in (float(s) for s in args.strengths.split(",")):

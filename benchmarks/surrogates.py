@@ -35,7 +35,6 @@ from PIL import Image
 
 from rdjpeg.jpeg import simulator
 from rdjpeg.jpeg.simulator import simulate_jpeg
-from rdjpeg.runtime import set_default_threads
 
 VARIANTS = [
     "identity",
@@ -114,7 +113,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--json")
     args = parser.parse_args(argv)
-    set_default_threads()
     torch.manual_seed(0)
     paths = sorted(glob.glob(args.images))
     variants = args.variants.split(",")

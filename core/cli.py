@@ -241,7 +241,8 @@ def _add_compress(commands) -> None:
     p.add_argument("--subsampling", choices=list(SUBSAMPLINGS), help="chroma subsampling (default 4:2:0)")
     p.add_argument("--optimize", action="store_true", help="optimized Huffman tables")
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
-    p.add_argument("--plain", action="store_true", help="no prefilter and no masking: plain JPEG (for comparisons)")
+    p.add_argument("--plain", action="store_true", help="no prefilter and no masking: the backend's plain JPEG (for "
+                   "comparisons; --backend pillow for Pillow's)")  # fmt: skip
     p.add_argument("--strip", action="store_true", help="drop EXIF and ICC profile (kept by default)")
     p.add_argument("--follow-symlinks", action="store_true",
                    help="follow symbolic links inside input folders (passed over and reported by default)")  # fmt: skip

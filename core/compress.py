@@ -16,7 +16,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from concurrent.futures import as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from PIL import Image
@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from .files import find_images, write_atomically
 from .images import jpeg_mode
-from .pipeline import encode, encode_to_size, resolve_backend
+from .pipeline import SETTINGS, check_settings, encode, encode_to_size, resolve_backend
 from .plugins import get_backend
 from .runtime import Interrupted, exit_if_stopped, stop_on_signals, worker_pool
 
@@ -186,8 +186,9 @@ class Report:
 def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
              progress: bool = True, keep_metadata: bool = True, log=print,
              max_pixels: int | None = None) -> dict:  # fmt: skip
-    """Compress every job (in ``workers`` processes); returns counts of ok / skipped / failed (and "signal": the
-    number of the signal that stopped the batch, when one did: :class:`rdjpeg.runtime.Interrupted`)."""
+    """Compress every job (in ``workers`` processes, or threads when nothing is edited); returns counts of ok /
+    skipped / failed (and "signal": the number of the signal that stopped the batch, when one did:
+    :class:`rdjpeg.runtime.Interrupted`)."""
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
     report = Report(progress, log, len(jobs))
@@ -207,7 +208,10 @@ def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str 
 
 
 def _run_in_pool(jobs: list[Job], arguments: tuple, workers: int, report: Report) -> None:
-    pool = worker_pool(workers)
+    # An unedited pipeline is the encoders' C code, which releases the GIL (2.5× on 2 cores, BENCHMARKS.md "The
+    # default"): threads, without the seconds a spawned worker takes to import torch.
+    settings = check_settings(**{k: v for k, v in arguments[1].items() if k in SETTINGS})
+    pool = ThreadPoolExecutor(workers) if not settings.edits else worker_pool(workers)
     try:
         futures = {pool.submit(compress_one, job, *arguments): job for job in jobs}
         for future in as_completed(futures):

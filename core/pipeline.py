@@ -201,9 +201,9 @@ def encode_to_size(image, max_bytes: int, quality: int | None = None, **options)
         >>> len(data) <= 1000 and 1 <= quality <= 100
         True
     """
-    jpeg_options = {k: v for k, v in options.items() if k not in _SETTINGS}
+    jpeg_options = {k: v for k, v in options.items() if k not in SETTINGS}
     backend = jpeg_options.pop("backend", None)
-    settings = check_settings(**{k: v for k, v in options.items() if k in _SETTINGS}, jpeg_options=jpeg_options)
+    settings = check_settings(**{k: v for k, v in options.items() if k in SETTINGS}, jpeg_options=jpeg_options)
     return _encode(image, quality, check_int("max_bytes", max_bytes, 1), settings, backend, jpeg_options)
 
 
@@ -250,7 +250,7 @@ def _encode(image, quality, max_bytes, settings: Settings, backend, jpeg_options
     return (refined if len(refined) <= max_bytes else data), quality
 
 
-_SETTINGS = ("metric", "prefilter", "masking", "effort", "check_every", "lr", "callback")
+SETTINGS = ("metric", "prefilter", "masking", "effort", "check_every", "lr", "callback")  # the rest: encoder options
 
 
 def check_settings(metric: str | None = None, prefilter="auto", masking: bool | None = None, effort: int = 0,
@@ -265,6 +265,8 @@ def check_settings(metric: str | None = None, prefilter="auto", masking: bool | 
         raise ValueError(f"lr must be a positive number, got {lr!r}")
     if callback is not None and not callable(callback):
         raise TypeError(f"callback must be callable, got {callback!r}")
+    if masking is not None and not isinstance(masking, bool):
+        raise TypeError(f"masking must be True, False or None, got {masking!r}")
     if metric is None:
         edits = {"prefilter": prefilter not in ("auto", None, False), "masking": masking is True, "effort": effort != 0}
         if any(edits.values()):
@@ -281,8 +283,6 @@ def check_settings(metric: str | None = None, prefilter="auto", masking: bool | 
                          "refinement, judged'); use effort=0")  # fmt: skip
     if masking is None:
         masking = loss_name(metric) in MASKED_METRICS and jpeg_options.get("qtables") is None
-    elif not isinstance(masking, bool):
-        raise TypeError(f"masking must be True, False or None, got {masking!r}")
     return Settings(metric, resolve_prefilter(prefilter, metric), masking, effort, check_every, float(lr), callback)
 
 

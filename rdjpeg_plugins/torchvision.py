@@ -1,8 +1,8 @@
 """torchvision v2 transforms: :class:`RDJPEG` (real codec, like ``v2.JPEG``) and :class:`DiffRDJPEG` (simulated,
 differentiable).
 
-``RDJPEG(quality=(lo, hi) | q, metric="mse")`` compresses each image with rdjpeg's prefilter and a real JPEG encoder
-and decodes it again, exactly where ``v2.JPEG`` would. It takes PIL images (RGB or L), uint8 tensors
+``RDJPEG(quality=(lo, hi) | q)`` compresses each image with rdjpeg (its default encoder, or a metric's pipeline with
+``metric=``) and decodes it again, exactly where ``v2.JPEG`` would. It takes PIL images (RGB or L), uint8 tensors
 ``[..., 1 or 3, H, W]`` (batches too) and ``tv_tensors.Image`` / ``Video``, and returns the same type; bounding boxes,
 masks and other annotations pass through untouched. One quality is drawn per call, as ``v2.JPEG`` does. It holds no
 network itself (the shipped model is loaded once per process), so it pickles into DataLoader workers.

@@ -58,15 +58,16 @@ def tree(root, names):
         Image.fromarray(rng.integers(0, 256, (17, 13, 3), dtype=np.uint8)).save(path)
 
 
-def test_compress_folder_tree_glob_and_jobs(tmp_path):
+@pytest.mark.parametrize("pipeline", [[], ["--metric", "mse"]])  # threads (nothing edited); worker processes
+def test_compress_folder_tree_glob_and_jobs(tmp_path, pipeline):
     tree(tmp_path / "in", ["a.png", "sub/b.png", "sub/deeper/c.bmp"])
     (tmp_path / "in" / "notes.txt").write_text("not an image")
-    assert main(["compress", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet", "-j", "2"]) == 0
+    assert main(["compress", str(tmp_path / "in"), "-o", str(tmp_path / "out"), "--quiet", "-j", "2", *pipeline]) == 0
     written = sorted(p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jpg"))
     assert written == ["a.jpg", "sub/b.jpg", "sub/deeper/c.jpg"]
     sequential = tmp_path / "seq"
-    assert main(["compress", str(tmp_path / "in"), "-o", str(sequential), "--quiet"]) == 0
-    for name in written:  # identical bytes with and without worker processes
+    assert main(["compress", str(tmp_path / "in"), "-o", str(sequential), "--quiet", *pipeline]) == 0
+    for name in written:  # identical bytes with and without workers
         assert (sequential / name).read_bytes() == (tmp_path / "out" / name).read_bytes()
     pattern = str(tmp_path / "in" / "**" / "*.png")
     assert main(["compress", pattern, "-o", str(tmp_path / "globbed"), "--quiet"]) == 0

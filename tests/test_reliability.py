@@ -158,7 +158,9 @@ def big_batch(tmp_path):
 
 
 def start_batch(folder, out) -> subprocess.Popen:
-    command = [sys.executable, "-m", "rdjpeg", "compress", str(folder), "-o", str(out), "--jobs", "2", "--quiet"]
+    # An edited pipeline: worker processes, and slow enough to be stopped midway.
+    command = [sys.executable, "-m", "rdjpeg", "compress", str(folder), "-o", str(out), "--jobs", "2", "--quiet",
+               "--metric", "mse"]  # fmt: skip
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and not (out.exists() and any(n.endswith(".jpg") for n in os.listdir(out))):

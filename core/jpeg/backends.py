@@ -265,8 +265,8 @@ def quality_map() -> dict:
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables (progressive) for RGB, mozjpeg 5 for grayscale
     (pyjpegli writes RGB only), each at the quality whose SSIMULACRA2 on training images matches that of Pillow's JPEG
-    at the quality asked for (:func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. These two
-    measured best on SSIMULACRA2 and butteraugli of everything tried (BENCHMARKS.md, "The default").
+    at the quality asked for (:func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli
+    measured best on SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
     ``optimize`` and ``progressive`` (True only: the files are optimized and progressive) and ``subsampling``

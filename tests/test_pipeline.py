@@ -188,3 +188,12 @@ def test_encode_to_size_returns_the_quality_it_chose():
 def test_arguments_after_quality_are_keyword_only():
     with pytest.raises(TypeError):
         rdjpeg.encode(photo(), 50, "mse")
+
+
+def test_a_tensor_input_is_left_as_it_was():
+    """The pipeline works in place on its own copy: the caller's float32 tensor is not edited."""
+    x = torch.from_numpy(photo(48, 64, seed=7)).permute(2, 0, 1).float() / 255
+    before = x.clone()
+    for metric in ("msssim", "mse"):
+        rdjpeg.encode(x, 50, metric=metric)
+        assert torch.equal(x, before)

@@ -262,6 +262,11 @@ def quality_map() -> dict:
     return json.loads(importlib.resources.files("rdjpeg.weights").joinpath("quality-map.json").read_text())
 
 
+def _metadata(options: dict) -> dict:
+    """The metadata options among encoder options."""
+    return {k: options[k] for k in METADATA_OPTIONS & options.keys()}
+
+
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables (progressive) for RGB, mozjpeg 5 for grayscale
     (pyjpegli writes RGB only), each at the quality whose SSIMULACRA2 on training images matches that of Pillow's JPEG
@@ -300,7 +305,7 @@ class DefaultBackend(Backend):
         if not self.accepts(options):
             raise ValueError("the 'default' backend writes optimized progressive 4:2:0 files; for other subsampling, "
                              "baseline or unoptimized files use backend='pillow' or 'mozjpeg'")  # fmt: skip
-        metadata_segments(**{k: options[k] for k in METADATA_OPTIONS & options.keys()})
+        metadata_segments(**_metadata(options))
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         """Gray: mozjpeg at the mapped quality. RGB: jpegli at the base quality; the image's complexity (log bits per
@@ -318,7 +323,7 @@ class DefaultBackend(Backend):
             if moved != fit["base"][i]:
                 data = self.jpegli.write(pixels, moved)
             data = mozjpeg_lossless_optimization.optimize(data)
-        return add_metadata(data, **{k: options[k] for k in METADATA_OPTIONS & options.keys()})
+        return add_metadata(data, **_metadata(options))
 
 
 @hookimpl

@@ -180,7 +180,7 @@ def train_rate(args: argparse.Namespace) -> int:
 
     run(args.data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, hidden=args.hidden, seed=args.seed,
         val_every=args.val_every, minutes=args.minutes, init=args.init, prefilters=args.prefilters,
-        edited=args.edited)  # fmt: skip
+        edited=args.edited, encoder=args.encoder)  # fmt: skip
     return 0
 
 
@@ -290,7 +290,7 @@ def _add_evaluate(commands) -> None:
 
 def _add_train_rate(train) -> None:
     """``rdjpeg train rate``."""
-    p = train.add_parser("rate", help="train the rate network on real Pillow file sizes (resumable)")
+    p = train.add_parser("rate", help="train the rate network on real file sizes (resumable)")
     p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
     p.add_argument("--out", required=True, help="folder for checkpoint.pt, rate.safetensors and log.jsonl")
     p.add_argument("--steps", type=int, default=3000)
@@ -305,6 +305,9 @@ def _add_train_rate(train) -> None:
                    help="prefilter weights whose edits a share of the training crops gets, so that R̂ learns the "
                    "sizes of prefiltered images too")  # fmt: skip
     p.add_argument("--edited", type=float, default=0.5, help="share of crops edited by --prefilters (default 0.5)")
+    p.add_argument("--encoder", choices=("pillow", "jpegli"), default="pillow",
+                   help="whose real file sizes: Pillow's (default) or jpegli's, as the default backend writes "
+                   "them")  # fmt: skip
     p.set_defaults(run=train_rate)
 
 

@@ -41,43 +41,47 @@ def _fix(x: float, bits: int) -> int:
 
 
 # jccolor.c's fixed-point matrix (16 fractional bits) and rounding terms; B_CB and R_CR carry ONE_HALF - 1 so that Cb
-# and Cr never reach 256. Sums stay below 2^24: exact in float64, which runs as one matrix product.
+# and Cr never reach 256. Every product, partial sum and total is an integer of magnitude below 2^24, so float32
+# holds them exactly in any summation order, and the conversion runs as one float32 matrix product.
 _RGB_TO_YCC_FIX = torch.tensor([[_fix(0.299, 16), _fix(0.587, 16), _fix(0.114, 16)],
                                 [-_fix(0.16874, 16), -_fix(0.33126, 16), _fix(0.5, 16)],
                                 [_fix(0.5, 16), -_fix(0.41869, 16), -_fix(0.08131, 16)]],
-                               dtype=torch.float64)  # fmt: skip
-_RGB_TO_YCC_ADD = torch.tensor([1 << 15, (128 << 16) + (1 << 15) - 1, (128 << 16) + (1 << 15) - 1], dtype=torch.float64)
+                               dtype=torch.float32)  # fmt: skip
+_RGB_TO_YCC_ADD = torch.tensor([1 << 15, (128 << 16) + (1 << 15) - 1, (128 << 16) + (1 << 15) - 1], dtype=torch.float32)
 
 
 def rgb_to_ycbcr_exact(rgb: Tensor) -> Tensor:
-    """``jccolor.c`` rgb_ycc_convert on integer samples 0..255 (any dtype), shape (B, 3, H, W); int64 out."""
+    """``jccolor.c`` rgb_ycc_convert on integer samples 0..255 (any dtype), shape (B, 3, H, W); integer-valued
+    float32 out."""
     m, add = _RGB_TO_YCC_FIX.to(rgb.device), _RGB_TO_YCC_ADD.to(rgb.device)
-    ycc = torch.einsum("ck,bkhw->bchw", m, rgb.double()) + add[:, None, None]
-    return torch.floor(ycc * (1.0 / (1 << 16))).long()
+    ycc = torch.einsum("ck,bkhw->bchw", m, rgb.float()).add_(add[:, None, None])
+    return ycc.mul_(1.0 / (1 << 16)).floor_()
+
+
+# jdcolor.c's fixed-point tables as one matrix on (Cb − 128, Cr − 128), with its rounding term; as above, every
+# value is an integer below 2^24 in magnitude, exact in float32.
+_YCC_TO_RGB_FIX = torch.tensor([[0, _fix(1.402, 16)], [-_fix(0.34414, 16), -_fix(0.71414, 16)], [_fix(1.772, 16), 0]],
+                               dtype=torch.float32)  # fmt: skip
 
 
 def ycbcr_to_rgb_exact(ycc: Tensor) -> Tensor:
-    """``jdcolor.c`` ycc_rgb_convert on int64 samples 0..255, shape (B, 3, H, W)."""
-    y, cb, cr = ycc.unbind(1)
-    cb, cr = cb - 128, cr - 128
-    f = lambda v: _fix(v, 16)  # noqa: E731
-    half = 1 << 15
-    r = y + ((f(1.402) * cr + half) >> 16)
-    g = y + ((-f(0.34414) * cb + half - f(0.71414) * cr) >> 16)
-    b = y + ((f(1.772) * cb + half) >> 16)
-    return torch.stack([r, g, b], 1).clamp(0, 255)
+    """``jdcolor.c`` ycc_rgb_convert on integer samples 0..255, shape (B, 3, H, W); int64 out."""
+    chroma = ycc[:, 1:].float() - 128
+    rgb = torch.einsum("ck,bkhw->bchw", _YCC_TO_RGB_FIX.to(ycc.device), chroma).add_(1 << 15)
+    return rgb.mul_(1.0 / (1 << 16)).floor_().add_(ycc[:, :1]).clamp_(0, 255).long()
 
 
 def downsample_exact(plane: Tensor, h: int, v: int) -> Tensor:
-    """``jcsample.c`` h2v1/h2v2 downsampling of (B, H, W) int64 planes whose sides are multiples of (v, h)."""
+    """``jcsample.c`` h2v1/h2v2 downsampling of (B, H, W) integer-valued float planes whose sides are multiples of
+    (v, h) (sums of at most four samples, shifts by powers of two: exact)."""
     if h == 1 and v == 1:
         return plane
-    B, H, W = plane.shape
-    s = plane.reshape(B, H // v, v, W // h, h).sum((2, 4))
+    s = plane[..., 0::2] + plane[..., 1::2] if h == 2 else plane
+    s = s[:, 0::2] + s[:, 1::2] if v == 2 else s
     # The bias alternates along each row so that rounding errors do not accumulate in one direction.
-    bias = torch.arange(W // h, device=plane.device) % 2
+    bias = torch.arange(s.shape[-1], device=plane.device, dtype=s.dtype) % 2
     bias = bias + 1 if v == 2 else bias  # h2v2: 1,2,1,2…  h2v1: 0,1,0,1…
-    return (s + bias) >> (h * v).bit_length() - 1
+    return s.add_(bias).mul_(1.0 / (h * v)).floor_()
 
 
 # islow constants (CONST_BITS = 13)
@@ -141,15 +145,16 @@ _FDCT = _fdct_1d(torch.eye(8, dtype=torch.int64)).double()  # row vector d → d
 _IDCT = _idct_1d(torch.eye(8, dtype=torch.int64)).double()
 
 
-def _descale_float(x: Tensor, n: int) -> Tensor:
-    """:func:`_descale` of integer-valued float64 ``x``, exactly."""
-    return torch.floor((x + (1 << (n - 1))) * (1.0 / (1 << n)))
+def _descale_(x: Tensor, n: int) -> Tensor:
+    """libjpeg's DESCALE (round, then shift right by ``n``) of integer-valued float64 ``x``, exactly, in place."""
+    return x.add_(1 << (n - 1)).mul_(1.0 / (1 << n)).floor_()
 
 
 def fdct_islow(blocks: Tensor) -> Tensor:
-    """``jpeg_fdct_islow`` on level-shifted int64 blocks (..., 8, 8); output (int64) scaled up by 8."""
-    rows = _descale_float(blocks.double() @ _FDCT.to(blocks.device), _CONST_BITS - _PASS1_BITS)
-    return _descale_float(_FDCT.T.to(blocks.device) @ rows, _CONST_BITS + _PASS1_BITS).long()
+    """``jpeg_fdct_islow`` on level-shifted integer blocks (..., 8, 8); output scaled up by 8, as integer-valued
+    float64 (the stages after it stay in float64, which holds their integers exactly)."""
+    rows = _descale_(blocks.double() @ _FDCT.to(blocks.device), _CONST_BITS - _PASS1_BITS)
+    return _descale_(_FDCT.T.to(blocks.device) @ rows, _CONST_BITS + _PASS1_BITS)
 
 
 # The post-IDCT half of ``prepare_range_limit_table``, indexed with ``v & RANGE_MASK`` (1023).
@@ -158,16 +163,17 @@ _RANGE_LIMIT = torch.cat([torch.arange(128, 256), torch.full((384,), 255), torch
 
 
 def idct_islow(coef: Tensor, qtable: Tensor) -> Tensor:
-    """Dequantize and ``jpeg_idct_islow``: int64 (..., 8, 8) quantized coefficients → samples 0..255."""
+    """Dequantize and ``jpeg_idct_islow``: integer-valued (..., 8, 8) quantized coefficients → int64 samples 0..255."""
     idct = _IDCT.to(coef.device)
-    cols = _descale_float(idct.T @ (coef * qtable).double(), _CONST_BITS - _PASS1_BITS)  # columns first
-    return _RANGE_LIMIT.to(coef.device)[_descale_float(cols @ idct, _CONST_BITS + _PASS1_BITS + 3).long() & 1023]
+    cols = _descale_(idct.T @ (coef * qtable).double(), _CONST_BITS - _PASS1_BITS)  # columns first
+    return _RANGE_LIMIT.to(coef.device)[_descale_(cols @ idct, _CONST_BITS + _PASS1_BITS + 3).long() & 1023]
 
 
 def quantize_exact(scaled: Tensor, qtable: Tensor) -> Tensor:
-    """``jcdctmgr.c`` quantize: round half away from zero of ``scaled / (8 q)``."""
-    d = qtable * 8
-    return torch.sign(scaled) * torch.div(scaled.abs() + (d >> 1), d, rounding_mode="floor")
+    """``jcdctmgr.c`` quantize: round half away from zero of ``scaled / (8 q)``, on integer-valued float64 ``scaled``
+    (below 2^40; the quotient is then never within float64's error of the next integer, so the floor is exact)."""
+    d = (qtable * 8).double()
+    return torch.floor((scaled.abs() + d * 0.5) / d).mul_(torch.sign(scaled))
 
 
 def upsample_exact(plane: Tensor, h: int, v: int) -> Tensor:
@@ -236,17 +242,18 @@ def _pad_replicate(x: Tensor, H: int, W: int) -> Tensor:
 MASK_WIDTH = 0.05  # width of the mask's logistic ramp, in quantization steps (benchmarks/surrogates.py)
 
 
-def adaptive_mask(u: Tensor, width: float | None = None) -> Tensor:
+def adaptive_mask(u: Tensor, width: float | None = None, dead_zone: Tensor | float = 0.5) -> Tensor:
     """Adaptive DCT-domain mask: which coefficients the quantizer keeps (≈1) and which it zeroes (≈0).
 
     ``u`` is the coefficient divided by its quantization step, so the mask adapts both to the quality (step) and to
-    the content (coefficient magnitude): it closes on the dead zone |u| < ½, where the real quantizer outputs zero,
-    with a logistic ramp ``width`` steps wide (default :data:`MASK_WIDTH`).
+    the content (coefficient magnitude): it closes on the dead zone |u| < ``dead_zone`` (½ for rounding; wider for
+    jpegli, :mod:`rdjpeg.jpeg.jpegli`), where the real quantizer outputs zero, with a logistic ramp ``width`` steps
+    wide (default :data:`MASK_WIDTH`).
     """
-    return torch.sigmoid((u.abs() - 0.5) / (MASK_WIDTH if width is None else width))
+    return torch.sigmoid((u.abs() - dead_zone) / (MASK_WIDTH if width is None else width))
 
 
-def relaxed_rounding(u: Tensor, rounding: str) -> Tensor:
+def relaxed_rounding(u: Tensor, rounding: str, dead_zone: Tensor | float = 0.5) -> Tensor:
     """The proxy for ``round(u)`` whose gradient each surrogate uses, and whose value the proxy decode shows.
 
     * ``"ste"``: ``u``: the codec is treated as the identity (gradient 1, quantization error held constant);
@@ -270,7 +277,7 @@ def relaxed_rounding(u: Tensor, rounding: str) -> Tensor:
     if rounding == "noise":
         return u + (torch.rand_like(u) - 0.5)
     flat = u.detach()
-    return flat + adaptive_mask(flat) * (u - flat)
+    return flat + adaptive_mask(flat, dead_zone=dead_zone) * (u - flat)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -364,9 +371,14 @@ def simulate_jpeg(
 
 
 def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str = "mask", tables: Tensor | None = None,
-             relaxed: bool = False, decode: bool = True) -> JPEGSimulation:  # fmt: skip
+             relaxed: bool = False, decode: bool = True,
+             dead_zone: Tensor | None = None) -> JPEGSimulation:  # fmt: skip
     """:func:`simulate_jpeg` for checked inputs: ``quality`` (B,) int64 (None with ``tables`` (B, 2, 8, 8) int64),
     ``subsampling`` a name. Inside rdjpeg; 60+ lines because the exact and linear pipelines run side by side.
+
+    ``dead_zone``: (B, 2, 8, 8) thresholds in quantization steps (luma, chroma): a coefficient with |u| below its
+    threshold quantizes to 0, and the "mask" surrogate closes there. This models an encoder with a dead-zone
+    quantizer, such as jpegli (:mod:`rdjpeg.jpeg.jpegli`); None: libjpeg's rounding (a dead zone of ½).
 
     When no gradient can flow (``x`` needs none, or grad mode is off) and the forward pass is the exact one, only the
     exact pipeline runs (about half the work), and ``proxy`` is None."""
@@ -381,7 +393,7 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
     x255 = x * 255
     with torch.no_grad():
         rgb_exact = x255.round()
-        ycc_exact = rgb_to_ycbcr_exact(rgb_exact) if C == 3 else rgb_exact.long()
+        ycc_exact = rgb_to_ycbcr_exact(rgb_exact) if C == 3 else rgb_exact.float()
     exact_forward = not relaxed and rounding != "noise"
     linear = not exact_forward or (torch.is_grad_enabled() and x.requires_grad)
     if linear:
@@ -400,6 +412,9 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
             blocks = blockify(plane) - 128
             fdct = fdct_islow(blocks)
             k_exact = quantize_exact(fdct, qtab)
+            zone = 0.5 if dead_zone is None else dead_zone[:, min(ci, 1), None, None]
+            if dead_zone is not None:
+                k_exact = torch.where(fdct.abs() < zone * (8 * qtab), 0, k_exact)
         if not linear:
             coefficients.append(k_exact.to(dtype))
             scaled.append(fdct.to(dtype) / (8 * qtab))
@@ -409,7 +424,7 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
             u_lin = dct @ (blockify(lin) - 128) @ dct.T / qtab
             # Evaluate the surrogate at the real coefficients (in relaxed mode: at the smooth pipeline's).
             u = u_lin if relaxed else u_lin + (fdct.to(dtype) / (8 * qtab) - u_lin).detach()
-            k_smooth = relaxed_rounding(u, rounding)
+            k_smooth = relaxed_rounding(u, rounding, zone)
             k = k_exact.to(dtype) + (k_smooth - k_smooth.detach()) if exact_forward else k_smooth
             coefficients.append(k)
             scaled.append(u)

@@ -151,7 +151,9 @@ def _component_edit(ci: int, k: Tensor, u: Tensor, sim, size, lam: Tensor, scale
     m = _dct_matrix(u.dtype, u.device)
     plane = unblockify(m.T @ delta @ m)  # orthonormal inverse DCT: the sample changes
     # A chroma sample covers v×h pixels; the encoder's averaging gives the change back exactly.
-    return plane.repeat_interleave(v, 1).repeat_interleave(h, 2)[:, : size[0], : size[1]]
+    B, H, W = plane.shape
+    plane = plane[:, :, None, :, None].expand(B, H, v, W, h).reshape(B, H * v, W * h)
+    return plane[:, : size[0], : size[1]]
 
 
 class AdaptiveMasking(nn.Module):

@@ -50,9 +50,12 @@ class _BlockNet(nn.Module):
 
     def forward(self, features: Tensor) -> Tensor:
         """(B, N, 64) → (B, heads): summed bits over the N blocks."""
-        context = features.mean(1, keepdim=True).expand_as(features)
-        bits = nn.functional.softplus(self.net(torch.cat([features, context], -1)))
-        return bits.sum(1)
+        # The first layer on [block, context] splits into a per-block product and one per image: the context (the
+        # image's mean features) is the same for every block, so it is not copied to each.
+        first = self.net[0]
+        context = nn.functional.linear(features.mean(1, keepdim=True), first.weight[:, 64:], first.bias)
+        hidden = nn.functional.linear(features, first.weight[:, :64]) + context
+        return nn.functional.softplus(self.net[1:](hidden)).sum(1)
 
 
 class RateEstimator(nn.Module):

@@ -11,7 +11,14 @@ crop's (nearly flat crops, whose cost is tiny) from dominating the batch. Withou
 because P starts as the identity.
 
 Validation runs the REAL encoder and decoder: BD-rate of Pillow(P(x)) against Pillow(x), same settings, on held-back
-training images, in the metric the model is trained for. The best checkpoint by that number is kept.
+training images, in the metric the model is trained for. The best checkpoint by that number is kept. With
+``val_judges`` the judges' BD-rates are measured too, and the checkpoint kept is the one whose worst BD-rate over the
+metric and the judges is lowest: no judge is traded for another.
+
+``encoder="jpegli"`` trains for the default backend's encoder instead: the simulator's model of jpegli
+(:mod:`rdjpeg.jpeg.jpegli`: its tables and its dead zone), the rate network fitted to its real files
+(``rate-jpegli.safetensors``, optimized head), λ(x) from its real encodes, validation with jpegli's real files
+(optimized, progressive); ``q`` is then jpegli's quality.
 
 Runs on CPU or GPU; under ``torchrun --nproc-per-node N`` it trains with DistributedDataParallel (gloo on CPU, NCCL
 on GPU), each rank drawing its own crops; rank 0 validates and writes.
@@ -34,15 +41,16 @@ from torch import Tensor
 
 from ..files import write_atomically
 from ..images import roundtrip, tensor_to_pixels
+from ..jpeg import jpegli
 from ..jpeg.backends import pillow_jpeg_bytes
 from ..jpeg.simulator import simulate, simulate_jpeg
 from ..jpeg.tables import PILLOW_SUBSAMPLING
 from ..models.lagrangian import estimate_lambda, measure_lambda, predict_lambda
 from ..models.masking import apply_masking
 from ..models.prefilter import Prefilter, load_prefilter, save_prefilter
-from ..models.rate import estimate_bits, rho_proxy
+from ..models.rate import estimate_bits, rate_estimator, rho_proxy
 from ..pipeline import MASKED_METRICS
-from ..plugins import get_metric, loss_name
+from ..plugins import get_backend, get_metric, loss_name
 from ..report import bd_rate, bjontegaard_module
 from ..validate import check_choice, check_int, check_quality, subsampling_name
 from .data import ImagePool
@@ -51,6 +59,7 @@ from .harness import Run, distributed, end_distributed, warmup_cosine
 LAMBDAS = ("exact", "fast", "fixed")
 RATES = ("network", "rho")
 ROUNDINGS = ("mask", "ste", "cubic")
+ENCODERS = ("pillow", "jpegli")
 CALIBRATION_QUALITIES = tuple(range(5, 100, 5))
 NEW_PARAMETER_LR = 10
 
@@ -83,6 +92,9 @@ class PrefilterConfig:
     seed: int = 0
     init: str | None = None  # start from these weights (a save_prefilter file): fine-tuning
     strengths: tuple[float, ...] = ()  # after training, scale the best model's edits by the best of these (real BD)
+    encoder: str = "pillow"  # "jpegli": train for the default backend's encoder (module docstring)
+    rate_weights: str | None = None  # the rate network's weights (default: the shipped ones for the encoder)
+    val_judges: tuple[str, ...] = ()  # also validate in these metrics; keep the checkpoint with the best worst score
 
     def check(self) -> None:
         """Validate every field (TypeError / ValueError), and settle ``masking`` (None: as encode() does)."""
@@ -91,6 +103,12 @@ class PrefilterConfig:
         check_choice("lambda_mode", self.lambda_mode, LAMBDAS)
         check_choice("rate", self.rate, RATES)
         check_choice("rounding", self.rounding, ROUNDINGS)
+        check_choice("encoder", self.encoder, ENCODERS)
+        if self.encoder == "jpegli" and (self.masking or self.lambda_mode != "exact" or self.rate != "network"
+                                         or subsampling_name(self.subsampling) != "4:2:0"):  # fmt: skip
+            raise ValueError("encoder='jpegli' trains without masking, with the exact λ, the rate network and 4:2:0")
+        for judge in self.val_judges:
+            get_metric(judge)
         self.subsampling = subsampling_name(self.subsampling)
         check_quality(self.quality_min, "quality_min")
         if check_quality(self.quality_max, "quality_max") < self.quality_min:
@@ -142,6 +160,7 @@ class RDLoss:
     def __init__(self, cfg: PrefilterConfig, calibration: dict | None = None) -> None:
         self.cfg, self.calibration = cfg, calibration
         self.metric = get_metric(cfg.metric)
+        self.rate_weights = cfg.rate_weights or (jpegli.rate_weights_path() if cfg.encoder == "jpegli" else None)
 
     def lagrangian(self, x: Tensor, q: Tensor) -> Tensor:
         if self.cfg.lambda_mode == "fixed":
@@ -149,15 +168,20 @@ class RDLoss:
         elif self.cfg.lambda_mode == "fast":
             lam = predict_lambda(x, q, self.cfg.metric, self.cfg.subsampling)
         else:
-            lam = measure_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling)
+            lam = measure_lambda(x.cpu(), q.cpu(), self.cfg.metric, self.cfg.subsampling, encode=writer(self.cfg))
         return self.cfg.lambda_scale * lam.to(x)
 
     def cost(self, x: Tensor, xp: Tensor, q: Tensor, lam: Tensor) -> Tensor:
-        sim = simulate(xp, q, self.cfg.subsampling, rounding=self.cfg.rounding)
-        if self.cfg.rate == "rho":
-            bits = _interpolate(self.calibration["bits_per_rho"], q).to(x) * rho_proxy(sim)
+        rate = rate_estimator(path=self.rate_weights, device=x.device)
+        if self.cfg.encoder == "jpegli":  # the default backend's files: optimized Huffman tables
+            sim = jpegli.simulate_jpegli(xp, q, self.cfg.rounding)
+            bits = estimate_bits(sim, optimize=True, model=rate)
         else:
-            bits = estimate_bits(sim)
+            sim = simulate(xp, q, self.cfg.subsampling, rounding=self.cfg.rounding)
+            if self.cfg.rate == "rho":
+                bits = _interpolate(self.calibration["bits_per_rho"], q).to(x) * rho_proxy(sim)
+            else:
+                bits = estimate_bits(sim, model=rate)
         d = sim.distortion(self.metric.loss, x, getattr(self.metric, "gradient_at", "proxy"))
         return d + lam * bits / (x.shape[-1] * x.shape[-2])
 
@@ -189,29 +213,58 @@ def validation_set(pool: ImagePool, cfg: PrefilterConfig) -> list[Tensor]:
     return crops
 
 
-def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0", device="cpu") -> float:
-    """Mean per-image BD-rate (%) of Pillow(edit(x, q)) against Pillow(x), real encoder and decoder, in ``metric``."""
-    m = get_metric(metric)
+def writer(cfg: PrefilterConfig):
+    """``write(pixels, q) -> bytes``: the real encoder a run trains for, or None for Pillow (λ's own default)."""
+    if cfg.encoder == "jpegli":
+        return partial(get_backend("jpegli").write, optimize=True)
+    return None
 
-    def write(pixels: np.ndarray, q: int) -> bytes:
-        return pillow_jpeg_bytes(Image.fromarray(pixels), quality=q, subsampling=PILLOW_SUBSAMPLING[subsampling])
+
+def real_bd_rates(edit, images: list[Tensor], qualities, metrics: list[str], subsampling: str = "4:2:0", device="cpu",
+                  write=None) -> list[float]:  # fmt: skip
+    """Mean per-image BD-rates (%) of JPEG(edit(x, q)) against JPEG(x), real encoder and decoder, one per metric of
+    ``metrics``. JPEG: ``write(pixels, q)``, default Pillow with ``subsampling``."""
+    judges = [get_metric(m) for m in metrics]
+
+    if write is None:
+
+        def write(pixels: np.ndarray, q: int) -> bytes:
+            return pillow_jpeg_bytes(Image.fromarray(pixels), quality=q, subsampling=PILLOW_SUBSAMPLING[subsampling])
 
     values = []
     for x in images:
         curves = []
         for edited in (False, True):
-            bpp, score = [], []
+            bpp, scores = [], []
             for q in qualities:
                 with torch.no_grad():
                     xp = edit(x.to(device), torch.tensor([q], device=device)).cpu() if edited else x
                 _, decoded, rate = roundtrip(write, tensor_to_pixels(xp), q)
                 with torch.inference_mode():
-                    score.append(m.bd_value(float(m.score(x, decoded)[0])))
+                    scores.append([m.bd_value(float(m.score(x, decoded)[0])) for m in judges])
                 bpp.append(rate)
-            curves.append((bpp, score))
-        values.append(bd_rate(*curves[0], *curves[1]))
-    finite = [v for v in values if math.isfinite(v)]
-    return float(np.mean(finite)) if finite else math.nan
+            curves.append((bpp, np.asarray(scores)))
+        values.append([bd_rate(curves[0][0], curves[0][1][:, i], curves[1][0], curves[1][1][:, i])
+                       for i in range(len(judges))])  # fmt: skip
+    out = []
+    for column in zip(*values, strict=True):
+        finite = [v for v in column if math.isfinite(v)]
+        out.append(float(np.mean(finite)) if finite else math.nan)
+    return out
+
+
+def real_bd_rate(edit, images: list[Tensor], qualities, metric: str, subsampling: str = "4:2:0", device="cpu") -> float:
+    """Mean per-image BD-rate (%) of Pillow(edit(x, q)) against Pillow(x), real encoder and decoder, in ``metric``."""
+    return real_bd_rates(edit, images, qualities, [metric], subsampling, device)[0]
+
+
+def validation_score(edit, validation: list[Tensor], cfg: PrefilterConfig, device="cpu") -> tuple[dict, float]:
+    """(log record, score to minimize) of ``edit`` on the validation crops: the BD-rate in the trained metric, and
+    with ``cfg.val_judges`` the judges' too, the score then being the worst of them."""
+    metrics = [cfg.metric, *cfg.val_judges]
+    bds = real_bd_rates(edit, validation, cfg.val_qualities, metrics, cfg.subsampling, device, writer(cfg))
+    record = {"val_bd_rate": bds[0]} | {f"val_bd_rate_{m}": bd for m, bd in zip(cfg.val_judges, bds[1:], strict=True)}
+    return record, max(bds)
 
 
 def calibrate_strength(path: str, validation: list[Tensor], cfg: PrefilterConfig, best: float) -> dict | None:
@@ -234,8 +287,7 @@ def calibrate_strength(path: str, validation: list[Tensor], cfg: PrefilterConfig
         models[strength] = load_prefilter(path)
         models[strength].scale_edits(strength)
         with torch.inference_mode():
-            scores[strength] = real_bd_rate(models[strength], validation, cfg.val_qualities, cfg.metric,
-                                            cfg.subsampling)  # fmt: skip
+            scores[strength] = validation_score(models[strength], validation, cfg)[1]
     kept = min(scores, key=scores.get)
     if kept != 1.0:
         save_prefilter(models[kept], path, metric=cfg.metric, strength=str(kept))
@@ -294,10 +346,9 @@ def train_prefilter(data: list[str], out: str, cfg: PrefilterConfig, minutes: fl
 
     def validate() -> tuple[dict, float]:
         model.eval()
-        bd = real_bd_rate(partial(loss_fn.edit, model), validation, cfg.val_qualities, cfg.metric, cfg.subsampling,
-                          device)  # fmt: skip
+        record, score = validation_score(partial(loss_fn.edit, model), validation, cfg, device)
         model.train()
-        return {"val_bd_rate": bd}, bd
+        return record, score
 
     if not run.resume(device) and rank == 0:
         write_atomically(

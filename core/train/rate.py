@@ -1,4 +1,9 @@
-"""Train the rate network on real Pillow file sizes: ``rdjpeg train rate``.
+"""Train the rate network on real file sizes: ``rdjpeg train rate``.
+
+``encoder="pillow"`` (default): Pillow's files with default and with optimized Huffman tables, from the simulator's
+libjpeg levels. ``encoder="jpegli"``: jpegli's own files (head "default") and those files after the default backend's
+lossless pass, optimized Huffman tables and progressive scans (head "optimize"), from the simulator's model of
+jpegli (:mod:`rdjpeg.jpeg.jpegli`); RGB 4:2:0 only, as jpegli writes.
 
 With ``prefilters``, a share of the crops is first edited by those prefilter weights (at a random strength of their
 edits) before the real encoder measures them. Why: a prefilter trained through R̂ learns whatever R̂ underrates
@@ -16,15 +21,19 @@ from PIL import Image
 
 from ..files import save_safetensors
 from ..images import tensor_to_pixels
+from ..jpeg import jpegli
 from ..jpeg.backends import pillow_jpeg_bytes
 from ..jpeg.simulator import simulate
 from ..jpeg.tables import PILLOW_SUBSAMPLING
 from ..models.prefilter import Prefilter, load_prefilter
 from ..models.rate import HEADS, RateEstimator, _load_rate
+from ..plugins import get_backend
+from ..validate import check_choice
 from .data import ImagePool
 from .harness import Run, warmup_cosine
 
 MODES = (("4:2:0", 0.45), ("4:4:4", 0.25), ("4:2:2", 0.1), ("gray", 0.2))
+ENCODERS = ("pillow", "jpegli")
 SIDES = (16, 24, 32, 48, 64, 96, 128, 160, 192, 256)
 EDIT_STRENGTHS = (0.5, 1.5)  # edits of the prefilters are scaled by a uniform draw from this range
 
@@ -37,6 +46,22 @@ def real_bits(pixels: np.ndarray, quality: int, subsampling: str) -> tuple[int, 
     return 8 * len(default), 8 * len(optimized)
 
 
+def jpegli_bits(pixels: np.ndarray, quality: int) -> tuple[int, int]:
+    """Bits of jpegli's own file and of that file losslessly optimized (the default backend's pass)."""
+    import mozjpeg_lossless_optimization  # like the default backend, imported where it is used
+
+    data = get_backend("jpegli").write(pixels, quality)
+    return 8 * len(data), 8 * len(mozjpeg_lossless_optimization.optimize(data))
+
+
+def coefficients(x, quality, subsampling: str, encoder: str = "pillow") -> list:
+    """The simulator's quantized coefficients of a batch as ``encoder`` would write them (no gradient)."""
+    with torch.no_grad():
+        if encoder == "jpegli":
+            return jpegli.simulate_jpegli(x, quality, decode=False).coefficients
+        return simulate(x, quality, subsampling, decode=False).coefficients
+
+
 def _edited(rng: np.random.Generator, crop: np.ndarray, quality: int, prefilters: list[Prefilter]) -> np.ndarray:
     """The crop after a random one of ``prefilters`` at quality ``quality``, its edit scaled by a random strength."""
     net = prefilters[rng.integers(len(prefilters))]
@@ -47,10 +72,10 @@ def _edited(rng: np.random.Generator, crop: np.ndarray, quality: int, prefilters
 
 
 def sample_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int, side: int | None = None,
-                 prefilters: list[Prefilter] = (), edited: float = 0.0):  # fmt: skip
+                 prefilters: list[Prefilter] = (), edited: float = 0.0, encoder: str = "pillow"):  # fmt: skip
     """(x (B, C, H, W) in [0, 1], quality (B,), subsampling, target bits (B, 2)) for a random configuration; each
     crop is prefiltered (:func:`_edited`) with probability ``edited``."""
-    mode = rng.choice([m for m, _ in MODES], p=[p for _, p in MODES])
+    mode = "4:2:0" if encoder == "jpegli" else rng.choice([m for m, _ in MODES], p=[p for _, p in MODES])
     side = side or int(rng.choice(SIDES))
     h, w = side + int(rng.integers(0, 8)), side + int(rng.integers(0, 8))  # exercise partial blocks and MCUs
     quality = np.clip(np.round(rng.uniform(-5, 105, batch)), 1, 100).astype(int)
@@ -61,27 +86,29 @@ def sample_batch(rng: np.random.Generator, images: list[np.ndarray], batch: int,
     if mode == "gray":
         crops = [np.asarray(Image.fromarray(c).convert("L")) for c in crops]
     subsampling = "4:2:0" if mode == "gray" else mode
-    targets = torch.tensor([real_bits(c, int(q), subsampling) for c, q in zip(crops, quality, strict=True)])
+    measure = jpegli_bits if encoder == "jpegli" else lambda c, q: real_bits(c, q, subsampling)
+    targets = torch.tensor([measure(c, int(q)) for c, q in zip(crops, quality, strict=True)])
     x = torch.from_numpy(np.stack(crops)).float().div(255)
     x = x[:, None] if mode == "gray" else x.permute(0, 3, 1, 2)
     return x, torch.from_numpy(quality), subsampling, targets.double()
 
 
-def relative_errors(model: RateEstimator, batches: list) -> np.ndarray:
+def relative_errors(model: RateEstimator, batches: list, encoder: str = "pillow") -> np.ndarray:
     """|predicted / real − 1| for every sample and head: (N, 2)."""
     errors = []
     with torch.inference_mode():
         for x, q, subsampling, target in batches:
-            pred = model(simulate(x, q, subsampling, decode=False).coefficients).double()
+            pred = model(coefficients(x, q, subsampling, encoder)).double()
             errors.append((pred / target - 1).abs().numpy())
     return np.concatenate(errors)
 
 
-def _validation_batches(pool: ImagePool, nets: list[Prefilter], count: int) -> list:
+def _validation_batches(pool: ImagePool, nets: list[Prefilter], count: int, encoder: str) -> list:
     """``count`` fixed batches of held-back images, and as many again edited by ``nets`` if there are any."""
     rng = np.random.default_rng(12345)
-    batches = [sample_batch(rng, pool.val, 8) for _ in range(count)]
-    return batches + [sample_batch(rng, pool.val, 8, prefilters=nets, edited=1.0) for _ in range(count if nets else 0)]
+    batches = [sample_batch(rng, pool.val, 8, encoder=encoder) for _ in range(count)]
+    return batches + [sample_batch(rng, pool.val, 8, prefilters=nets, edited=1.0, encoder=encoder)
+                      for _ in range(count if nets else 0)]  # fmt: skip
 
 
 def train_rate(
@@ -98,19 +125,22 @@ def train_rate(
     init: str | None = None,
     prefilters: list[str] = (),
     edited: float = 0.5,
+    encoder: str = "pillow",
     log=print,
 ) -> RateEstimator:
     """Train (or resume) the rate network; writes ``out/checkpoint.pt``, ``out/rate.safetensors``, ``out/log.jsonl``.
 
     ``init``: start from these rate weights (fine-tuning). ``prefilters``: prefilter weights whose edits a share
     ``edited`` of the training crops gets (module docstring); the validation then holds as many edited batches as
-    unedited ones, and the kept weights are those with the best mean error over both.
+    unedited ones, and the kept weights are those with the best mean error over both. ``encoder``: whose file sizes
+    (module docstring).
     """
+    check_choice("encoder", encoder, ENCODERS)
     if not 0 <= edited <= 1:
         raise ValueError(f"edited must be a share in [0, 1], got {edited}")
     pool = ImagePool(data)
     nets = [load_prefilter(p).eval() for p in prefilters]
-    validation = _validation_batches(pool, nets, val_batches)
+    validation = _validation_batches(pool, nets, val_batches, encoder)
     model = _load_rate(init).train().requires_grad_(True) if init else RateEstimator(hidden)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     run = Run(out, model, optimizer, warmup_cosine(optimizer, steps), steps, val_every, minutes=minutes, log=log)
@@ -118,10 +148,9 @@ def train_rate(
     rng = np.random.default_rng(seed + run.step)
 
     def step() -> float:
-        x, q, subsampling, target = sample_batch(rng, pool.train, batch, prefilters=nets, edited=edited)
-        with torch.no_grad():
-            coefficients = simulate(x, q, subsampling, decode=False).coefficients
-        loss = (model(coefficients).double().log() - target.log()).square().mean()
+        x, q, subsampling, target = sample_batch(rng, pool.train, batch, prefilters=nets, edited=edited,
+                                                 encoder=encoder)  # fmt: skip
+        loss = (model(coefficients(x, q, subsampling, encoder)).double().log() - target.log()).square().mean()
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -129,7 +158,7 @@ def train_rate(
         return loss.item()
 
     def validate() -> tuple[dict, float]:
-        err = relative_errors(model.eval(), validation)
+        err = relative_errors(model.eval(), validation, encoder)
         model.train()
         record = {f"val_rel_err_{h}": float(err[:, i].mean()) for i, h in enumerate(HEADS)}
         if nets:  # the unedited half first, then the edited half

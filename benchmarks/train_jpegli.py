@@ -7,7 +7,10 @@ Candidate losses (``--loss``):
 * ``ssimulacra2``: the differentiable SSIMULACRA2 alone;
 * ``ssimulacra2-mse``: SSIMULACRA2 plus a colour/fidelity term, ``--mse-weight`` × the RGB MSE (the LPIPS network's
   colour blotches are what such a term should stop);
-* ``msssim``: MS-SSIM, the loss of the shipped Pillow network, for comparison.
+* ``msssim``: MS-SSIM, the loss of the shipped Pillow network, for comparison;
+* ``ssimulacra2-mse-worst``: ``ssimulacra2-mse`` plus ``--worst-weight`` × a worst-region term, the 6-norm over 8×8
+  windows (stride 4) of the local RGB RMS error: butteraugli pools its error map with a 3-norm and a max, and
+  the networks trained on the other losses made butteraugli worse.
 
     .venv/bin/python benchmarks/train_jpegli.py --loss ssimulacra2-mse --out runs/jpegli-s2mse --minutes 30
 """
@@ -16,6 +19,8 @@ from __future__ import annotations
 
 import argparse
 import os
+
+import torch
 
 from rdjpeg.hookspecs import hookimpl
 from rdjpeg.metrics import Metric, ssimulacra2
@@ -37,17 +42,32 @@ class SSIMULACRA2MSE(Metric):
         return self.loss(x, y)
 
 
+class SSIMULACRA2MSEWorst(SSIMULACRA2MSE):
+    """:class:`SSIMULACRA2MSE` + w·(mean of the 8×8 windows' RMS error to the 6th power)^(1/6)."""
+
+    name = "ssimulacra2-mse-worst"
+    worst_weight = 4.0
+
+    def loss(self, x, y):
+        local = torch.nn.functional.avg_pool2d((x - y.clamp(0, 1)).square().mean(1, keepdim=True), 8, stride=4)
+        worst = (local + 1e-12).sqrt().pow(6).mean((1, 2, 3)).pow(1 / 6)
+        return super().loss(x, y) + self.worst_weight * worst
+
+
 class _Plugin:
     @hookimpl
     def rdjpeg_register_metrics(self, register) -> None:
         register(SSIMULACRA2MSE())
+        register(SSIMULACRA2MSEWorst())
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shared", default=os.environ.get("RDJPEG_SHARED", "../shared"))
-    parser.add_argument("--loss", choices=("ssimulacra2", "ssimulacra2-mse", "msssim"), required=True)
+    parser.add_argument("--loss", choices=("ssimulacra2", "ssimulacra2-mse", "msssim", "ssimulacra2-mse-worst"),
+                        required=True)  # fmt: skip
     parser.add_argument("--mse-weight", type=float, default=SSIMULACRA2MSE.weight)
+    parser.add_argument("--worst-weight", type=float, default=SSIMULACRA2MSEWorst.worst_weight)
     parser.add_argument("--out", required=True)
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--crop", type=int, default=192)
@@ -62,7 +82,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--minutes", type=float)
     args = parser.parse_args(argv)
-    SSIMULACRA2MSE.weight = args.mse_weight
+    SSIMULACRA2MSE.weight, SSIMULACRA2MSEWorst.worst_weight = args.mse_weight, args.worst_weight
     if plugin_manager().get_plugin("train-jpegli") is None:
         plugin_manager().register(_Plugin(), name="train-jpegli")
     judges = tuple(j for j in ("ssimulacra2", "butteraugli") if j != args.loss)

@@ -2,7 +2,8 @@
 
 Two pipelines run side by side:
 
-* an **exact** integer pipeline (``torch.int64``, no gradient) that reproduces what Pillow's libjpeg-turbo does:
+* an **exact** integer pipeline (no gradient; its integers in int64, or in float32/float64 wherever every value
+  is an integer that type holds exactly) that reproduces what Pillow's libjpeg-turbo does:
   ``jccolor.c`` fixed-point RGB→YCbCr, ``jcsample.c`` box downsampling with alternating rounding bias, MCU edge
   replication, ``jfdctint.c`` islow forward DCT, ``jcdctmgr.c`` rounding quantizer, ``jidctint.c`` islow inverse
   DCT with its range-limit table, ``jdsample.c`` fancy (triangle) upsampling and ``jdcolor.c`` YCbCr→RGB;

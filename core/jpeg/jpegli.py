@@ -17,6 +17,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..plugins import get_backend
+from .simulator import simulate
+
 QUALITIES = tuple(range(20, 100, 5))  # where the dead zone is fitted; outside, the nearest fit holds
 
 
@@ -38,8 +41,6 @@ def dead_zone(quality: Tensor) -> Tensor:
 
 def tables(quality: Tensor) -> Tensor:
     """(B, 2, 8, 8) int64 quantization tables jpegli writes at each quality of (B,) ``quality`` (probed once each)."""
-    from ..plugins import get_backend
-
     jpegli = get_backend("jpegli")
     return torch.stack([torch.from_numpy(jpegli.tables(int(q)).astype(np.int64)) for q in quality.tolist()]).to(
         quality.device
@@ -48,8 +49,6 @@ def tables(quality: Tensor) -> Tensor:
 
 def simulate_jpegli(x: Tensor, quality: Tensor, rounding: str = "mask", decode: bool = True):
     """:func:`~rdjpeg.jpeg.simulator.simulate` of jpegli at (B,) ``quality``: its tables, its 4:2:0, its dead zone."""
-    from .simulator import simulate
-
     return simulate(x, None, "4:2:0", rounding, tables(quality), decode=decode, dead_zone=dead_zone(quality).to(x))
 
 

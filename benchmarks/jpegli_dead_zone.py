@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.jpeg.jpegli import QUALITIES as JPEGLI_DEAD_ZONE_QUALITIES
+from rdjpeg.jpeg.jpegli_model import QUALITIES as JPEGLI_DEAD_ZONE_QUALITIES
 from rdjpeg.jpeg.simulator import simulate
 from rdjpeg.plugins import get_backend
 

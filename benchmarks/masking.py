@@ -28,7 +28,6 @@ from rdjpeg.evaluate import Codec
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.models.lagrangian import estimate_lambda
 from rdjpeg.models.masking import adaptive_masking
-from rdjpeg.pipeline import Writer
 from rdjpeg.plugins import get_backend
 from rdjpeg.report import bd_rate
 
@@ -60,7 +59,8 @@ def main() -> None:
     images = {p: image_to_tensor(np.asarray(Image.open(p).convert("RGB"))) for p in paths}
     codec = Codec.parse(args.backend)
     backend, encode = get_backend(codec.name), codec.encoder()
-    tables = {q: Writer(backend, codec.options).tables(q) for q in QUALITIES}
+    tables = {q: None if backend.name == "pillow" else torch.as_tensor(backend.tables(q, **codec.options))[None]
+              for q in QUALITIES}  # fmt: skip
     results = []
     for setting in args.settings:
         kind, scale, iterations, margin = setting.split(":")

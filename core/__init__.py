@@ -1,29 +1,35 @@
-"""rdjpeg: learned rate-distortion-optimized preprocessing for standard JPEG encoders."""
+"""rdjpeg: rate-distortion-optimized JPEG for the image tools people already use.
 
-from .jpeg.simulator import DiffJPEG, JPEGSimulation, diff_jpeg, simulate_jpeg
-from .jpeg.tables import quality_tables
-from .models.lagrangian import estimate_lambda, fast_lambda
-from .models.masking import AdaptiveMasking, adaptive_masking
-from .models.prefilter import Prefilter, prefilter
-from .models.rate import RateEstimator, estimate_bits
-from .pipeline import encode, encode_to_size
+The names below load on first use, so that ``import rdjpeg`` and the default encode path stay light: torch and
+the learned pipelines load only when one of them is used (``rdjpeg.encode(image, 75, metric="mse")``,
+``rdjpeg.Prefilter``, the simulator).
+"""
+
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
-__all__ = [
-    "AdaptiveMasking",
-    "DiffJPEG",
-    "JPEGSimulation",
-    "Prefilter",
-    "RateEstimator",
-    "__version__",
-    "adaptive_masking",
-    "diff_jpeg",
-    "encode",
-    "encode_to_size",
-    "estimate_bits",
-    "estimate_lambda",
-    "fast_lambda",
-    "prefilter",
-    "quality_tables",
-    "simulate_jpeg",
-]
+
+_EXPORTS = {  # name → the module that defines it
+    "Encoded": "plan", "Plan": "plan", "encode": "plan", "encode_to_size": "plan", "make_plan": "plan",
+    "DiffJPEG": "jpeg.simulator", "JPEGSimulation": "jpeg.simulator", "diff_jpeg": "jpeg.simulator",
+    "quality_tables": "jpeg.simulator", "simulate_jpeg": "jpeg.simulator",
+    "estimate_lambda": "models.lagrangian", "fast_lambda": "models.lagrangian",
+    "AdaptiveMasking": "models.masking", "adaptive_masking": "models.masking",
+    "Prefilter": "models.prefilter", "prefilter": "models.prefilter",
+    "RateEstimator": "models.rate", "estimate_bits": "models.rate",
+}  # fmt: skip
+__all__ = ["__version__", *sorted(_EXPORTS)]
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'rdjpeg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    globals()[name] = value  # the next lookup is an ordinary attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

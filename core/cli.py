@@ -13,25 +13,29 @@ import os
 import signal
 import sys
 
-import numpy as np
-import torch
 from PIL import Image
 
 from . import __version__
-from .files import image_paths, write_atomically
-from .images import image_to_tensor, open_image
-from .jpeg.simulator import simulate_jpeg
+from .files import EXISTING, image_paths, write_atomically
+from .images import open_image
 from .jpeg.tables import SUBSAMPLINGS
-from .plugins import get_metric
 
 
-def _psnr(a: np.ndarray, b: np.ndarray) -> float:
+def _psnr(a, b) -> float:
+    import numpy as np
+
     mse = float(np.mean((a.astype(np.float64) - b) ** 2))
     return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
 
 
 def simulate(args: argparse.Namespace) -> int:
     """Run the simulator on one image, compare with Pillow's real codec, optionally save the simulated decode."""
+    import numpy as np
+    import torch
+
+    from .images import image_to_tensor
+    from .jpeg.simulator import simulate_jpeg
+
     image = open_image(args.input)
     a = np.asarray(image)
     x = image_to_tensor(a)
@@ -56,23 +60,26 @@ def simulate(args: argparse.Namespace) -> int:
 
 
 def compress(args: argparse.Namespace) -> int:
-    """Compress inputs to RD-optimized JPEGs; exit 0 if all were written (or skipped), 1 if any failed."""
+    """Compress inputs to standard JPEGs; exit 0 if all were written (or skipped), 1 if any failed, 2 for a usage
+    error (nothing is written)."""
     from .compress import STDIO, plan_jobs, run_jobs
+    from .plan import make_plan
 
-    try:
-        plan = plan_jobs(args.inputs, args.output, args.follow_symlinks)
-    except ValueError as error:
-        print(f"rdjpeg: error: {error}", file=sys.stderr)
-        return 2
-    for path, reason in plan.skipped:
-        print(f"rdjpeg: skipped {path}: {reason}", file=sys.stderr)
-    options = {"metric": args.metric, "effort": args.effort, "backend": args.backend, "max_bytes": args.max_bytes}
+    options = {"metric": args.metric, "backend": args.backend, "max_bytes": args.max_bytes}
     if args.plain:
         options.update(prefilter=None, masking=False)
     table = int(args.table) if args.table and args.table.isdigit() else args.table
     jpeg = {"subsampling": args.subsampling, "optimize": args.optimize or None,
             "progressive": args.progressive or None, "table": table}  # fmt: skip
     options.update({k: v for k, v in jpeg.items() if v is not None})
+    try:
+        jobs = plan_jobs(args.inputs, args.output, args.follow_symlinks)
+        plan = make_plan(args.quality, **options)
+    except (TypeError, ValueError) as error:
+        print(f"rdjpeg: error: {error}", file=sys.stderr)
+        return 2
+    for path, reason in jobs.skipped:
+        print(f"rdjpeg: skipped {path}: {reason}", file=sys.stderr)
     existing = "overwrite" if args.overwrite else args.existing
     progress = not args.quiet and sys.stderr.isatty()
     to_stdout = args.output == STDIO  # the file goes to stdout: every message to stderr
@@ -80,12 +87,11 @@ def compress(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr if to_stdout else sys.stdout)
 
-    result = run_jobs(plan.jobs, args.quality, options, existing, args.jobs, progress, not args.strip, log,
-                      args.max_pixels)  # fmt: skip
+    result = run_jobs(jobs.jobs, plan, existing, args.jobs, progress, not args.strip, log, args.max_pixels)
     if "signal" in result:
         print(f"rdjpeg: stopped by {signal.Signals(result['signal']).name}: {result['summary']}", file=sys.stderr)
         return 128 + result["signal"]
-    if len(plan.jobs) > 1 or result["failed"]:
+    if len(jobs.jobs) > 1 or result["failed"]:
         print(result["summary"], file=sys.stderr)
     return 1 if result["failed"] else 0
 
@@ -128,6 +134,7 @@ def evaluate(args: argparse.Namespace) -> int:
     """Real-codec RD evaluation: table on stdout, JSON/markdown/plots in --out."""
     from .evaluate import Codec
     from .evaluate import evaluate as run_evaluation
+    from .plugins import get_metric
     from .report import markdown_table, write_report
 
     images = image_paths(args.images)
@@ -159,6 +166,8 @@ def evaluate(args: argparse.Namespace) -> int:
 
 def write_crops(images: list[str], codecs: list[str], quality: int, count: int, out: str) -> list[str]:
     """Crop figures (:mod:`rdjpeg.crops`) for ``count`` images spread over the list, in ``out/crops``."""
+    import numpy as np
+
     from .crops import crop_figure
 
     folder = os.path.join(out, "crops")
@@ -210,10 +219,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_compress(commands) -> None:
     """``rdjpeg compress``."""
     p = commands.add_parser(
-        "compress", help="compress images to RD-optimized standard JPEGs",
-        description="Compress images to standard JPEGs with rdjpeg's prefilter. Inputs are files, globs (quote "
-        "them; ** recurses) or folders (their whole tree, mirrored under -o). Outputs are written atomically. "
-        "Exit status: 0 all written or skipped, 1 some failed, 2 usage error.",
+        "compress", help="compress images to standard JPEGs",
+        description="Compress images to standard JPEGs with rdjpeg's default encoder (or a learned pipeline with "
+        "--metric). Inputs are files, globs (quote them; ** recurses) or folders (their whole tree, mirrored under "
+        "-o). Outputs are written atomically. Exit status: 0 all written or skipped, 1 some failed, 2 usage error.",
     )  # fmt: skip
     p.add_argument("inputs", nargs="+", help="image files, globs or folders; - reads one image from stdin")
     p.add_argument("-o", "--output", required=True,
@@ -226,10 +235,8 @@ def _add_compress(commands) -> None:
         metavar="1..100",
         help="JPEG quality (default 75; with --max-bytes the highest quality tried, default 100)",
     )
-    p.add_argument("--metric", help="what to optimize for: mse, msssim, lpips (default: none, rdjpeg's default "
-                   "encoder at the quality that keeps the look of Pillow's JPEG)")  # fmt: skip
-    p.add_argument("--effort", type=int, default=0, help="per-image optimization steps (0: none; 30–100: slower, "
-                   "smaller files)")  # fmt: skip
+    p.add_argument("--metric", help="a learned pipeline: mse (the paper's, on Pillow's encoder), msssim, lpips "
+                   "(default: none, rdjpeg's default encoder at the quality that keeps Pillow's look)")  # fmt: skip
     p.add_argument("--backend", help="JPEG encoder: default, pillow, mozjpeg, jpegli (default: 'default' without "
                    "--metric, pillow with one)")  # fmt: skip
     p.add_argument(
@@ -249,10 +256,11 @@ def _add_compress(commands) -> None:
     p.add_argument("--max-pixels", type=_positive, default=Image.MAX_IMAGE_PIXELS, metavar="N",
                    help="larger images fail (one line each) before they are decoded; the batch goes on (default: "
                    "Pillow's MAX_IMAGE_PIXELS, %(default)s)")  # fmt: skip
-    p.add_argument("--existing", choices=["error", "skip", "overwrite"], default="error",
+    p.add_argument("--existing", choices=EXISTING, default="error",
                    help="what to do when an output exists (default: error, exit 1)")  # fmt: skip
     p.add_argument("--overwrite", action="store_true", help="same as --existing overwrite")
-    p.add_argument("-j", "--jobs", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("-j", "--jobs", type=int, default=1, help="images encoded at once (default 1): threads for the "
+                   "default encoder, worker processes for a learned pipeline")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-file lines")
     p.set_defaults(run=compress)
 

@@ -22,13 +22,12 @@ from dataclasses import dataclass, field
 from PIL import Image
 from tqdm import tqdm
 
-from .files import find_images, write_atomically
+from .files import EXISTING, find_images, write_atomically
 from .images import jpeg_mode
-from .pipeline import SETTINGS, check_settings, encode, encode_to_size, resolve_backend
+from .plan import Plan
 from .plugins import get_backend
 from .runtime import Interrupted, exit_if_stopped, stop_on_signals, worker_pool
 
-EXISTING = ("error", "skip", "overwrite")
 STDIO = "-"  # stdin as the input, stdout as the output
 STATUSES = ("ok", "skipped", "failed")
 
@@ -40,14 +39,14 @@ class Job:
 
 
 @dataclass
-class Plan:
+class Batch:
     """The jobs to run, and the inputs passed over with their reasons."""
 
     jobs: list[Job] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
-def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> Plan:
+def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> Batch:
     """Map inputs to output paths; raises ValueError for usage errors (nothing is written).
 
     A single input file and an output that is not an existing folder: write exactly ``output``. Otherwise ``output``
@@ -63,21 +62,21 @@ def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> 
     if inputs == [STDIO]:
         if output != STDIO and os.path.isdir(output):
             raise ValueError("with '-' (stdin) as the input, -o names a file or '-', not a folder")
-        return Plan([Job(STDIO, output)])
-    plan, found = Plan(), []
+        return Batch([Job(STDIO, output)])
+    batch, found = Batch(), []
     for item in inputs:
         result = find_images(item, follow_symlinks)
         if not result.images and not result.skipped and not os.path.isdir(item):
             raise ValueError(f"no such file, folder or matching files: {item!r}")
         found += result.images
-        plan.skipped += result.skipped
+        batch.skipped += result.skipped
     if not found:
         raise ValueError(f"no images found in {inputs}")
     if one_file and not os.path.isdir(output):
         folder = os.path.dirname(os.path.abspath(output))
         if output != STDIO and not os.path.isdir(folder):
             raise ValueError(f"the output's folder does not exist: {folder}")
-        return Plan([Job(found[0][0], output)], plan.skipped)
+        return Batch([Job(found[0][0], output)], batch.skipped)
     root, seen = os.path.abspath(output), {}
     for source, relative in found:
         target = os.path.join(output, os.path.splitext(relative)[0] + ".jpg")
@@ -86,23 +85,22 @@ def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> 
         if target in seen:
             raise ValueError(f"{source} and {seen[target]} would both be written to {target}")
         seen[target] = source
-        plan.jobs.append(Job(source, target))
-    return plan
+        batch.jobs.append(Job(source, target))
+    return batch
 
 
-def compress_one(job: Job, quality: int | None, options: dict, existing: str, keep_metadata: bool = True,
-                 max_pixels: int | None = None):  # fmt: skip
+def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True, max_pixels: int | None = None):
     """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
     per-file problems (bad image, too many pixels, not enough memory, a broken weights file, an unwritable folder):
     they become "failed" with a one-line reason. EXIF and ICC profile are carried over when ``keep_metadata`` and the
-    backend (Pillow, mozjpeg) can write them. ``max_pixels``: larger images fail before they are decoded."""
+    plan's backend can write them. ``max_pixels``: larger images fail before they are decoded."""
     exit_if_stopped()
     start = time.perf_counter()
     if job.target != STDIO and os.path.lexists(job.target) and existing != "overwrite":
         return _exists(job, existing)
     try:
         source = io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source
-        data, message = encode_file(source, quality, options, keep_metadata, max_pixels)
+        data, message = encode_file(source, plan, keep_metadata, max_pixels)
         if job.target == STDIO:
             sys.stdout.buffer.write(data)
             sys.stdout.buffer.flush()
@@ -130,26 +128,22 @@ def _exists(job: Job, existing: str) -> tuple[str, str, int, float]:
     return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
 
 
-def encode_file(source, quality: int | None, options: dict, keep_metadata: bool = True,
-                max_pixels: int | None = None) -> tuple[bytes, str]:  # fmt: skip
+KEPT_METADATA = ("exif", "icc_profile")  # what a compressed file carries over from its source
+
+
+def encode_file(source, plan: Plan, keep_metadata: bool = True, max_pixels: int | None = None) -> tuple[bytes, str]:
     """(JPEG bytes, "N bytes, bpp" message) of the image file ``source`` (a path or a binary file object) with
-    ``rdjpeg compress``'s options: what one job does before writing (:func:`compress_one`)."""
+    ``plan``: what one job does before writing (:func:`compress_one`)."""
     with Image.open(source) as original:
         pixels = original.width * original.height
         if max_pixels is not None and pixels > max_pixels:  # the header only: nothing decoded yet
             raise ValueError(f"{original.width}×{original.height} = {pixels:,} pixels, over the limit of "
                              f"{max_pixels:,} (--max-pixels)")  # fmt: skip
-        backend = resolve_backend(options.get("backend"), options.get("metric"), {})
-        keep = keep_metadata and {"exif", "icc_profile"} <= get_backend(backend).options
-        metadata = {k: original.info[k] for k in ("exif", "icc_profile") if keep and original.info.get(k)}
+        keep = keep_metadata and set(KEPT_METADATA) <= get_backend(plan.backend).options
+        metadata = {k: original.info[k] for k in KEPT_METADATA if keep and original.info.get(k)}
         image = jpeg_mode(original)
-    options = dict(options)
-    max_bytes = options.pop("max_bytes", None)
-    if max_bytes is None:
-        data, chosen = encode(image, quality, **options, **metadata), ""
-    else:
-        data, q = encode_to_size(image, max_bytes, quality, **options, **metadata)
-        chosen = f", quality {q}"
+    data, quality = plan.encode(image, metadata=metadata)
+    chosen = f", quality {quality}" if plan.max_bytes is not None else ""
     return data, f"{len(data)} bytes, {8 * len(data) / pixels:.3f} bpp{chosen}"
 
 
@@ -183,16 +177,15 @@ class Report:
                 + (f", {not_started} not started" if not_started else ""))  # fmt: skip
 
 
-def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str = "error", workers: int = 1,
-             progress: bool = True, keep_metadata: bool = True, log=print,
-             max_pixels: int | None = None) -> dict:  # fmt: skip
-    """Compress every job (in ``workers`` processes, or threads when nothing is edited); returns counts of ok /
-    skipped / failed (and "signal": the number of the signal that stopped the batch, when one did:
+def run_jobs(jobs: list[Job], plan: Plan, existing: str = "error", workers: int = 1, progress: bool = True,
+             keep_metadata: bool = True, log=print, max_pixels: int | None = None) -> dict:  # fmt: skip
+    """Compress every job with ``plan`` (in ``workers`` processes when it edits, else threads); returns counts of
+    ok / skipped / failed (and "signal": the number of the signal that stopped the batch, when one did:
     :class:`rdjpeg.runtime.Interrupted`)."""
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
     report = Report(progress, log, len(jobs))
-    arguments = (quality, options, existing, keep_metadata, max_pixels)
+    arguments = (plan, existing, keep_metadata, max_pixels)
     try:
         with stop_on_signals():
             if workers <= 1 or len(jobs) == 1:
@@ -208,10 +201,9 @@ def run_jobs(jobs: list[Job], quality: int | None, options: dict, existing: str 
 
 
 def _run_in_pool(jobs: list[Job], arguments: tuple, workers: int, report: Report) -> None:
-    # An unedited pipeline is the encoders' C code, which releases the GIL (2.5× on 2 cores, BENCHMARKS.md "The
-    # default"): threads, without the seconds a spawned worker takes to import torch.
-    settings = check_settings(**{k: v for k, v in arguments[1].items() if k in SETTINGS})
-    pool = ThreadPoolExecutor(workers) if not settings.edits else worker_pool(workers)
+    # An unedited pipeline is the encoders' C code, which releases the GIL (BENCHMARKS.md "The default"): threads,
+    # without the second a spawned worker takes to start.
+    pool = worker_pool(workers) if arguments[0].edits else ThreadPoolExecutor(workers)
     try:
         futures = {pool.submit(compress_one, job, *arguments): job for job in jobs}
         for future in as_completed(futures):

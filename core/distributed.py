@@ -22,8 +22,9 @@ import io
 import os
 import time
 
-from .compress import EXISTING, FILE_ERRORS, STATUSES, encode_file, one_line
-from .files import IMAGE_SUFFIXES, find_images, write_atomically
+from .compress import FILE_ERRORS, STATUSES, encode_file, one_line
+from .files import EXISTING, IMAGE_SUFFIXES, find_images, write_atomically
+from .plan import Plan, make_plan
 
 
 def _filesystem(uri: str):
@@ -69,16 +70,15 @@ class Compressor:
     source, target, status ("ok", "skipped", "failed"), message, bytes written and seconds.
     """
 
-    def __init__(self, inputs: str, output: str, quality: int | None, options: dict, existing: str,
-                 keep_metadata: bool) -> None:  # fmt: skip
-        self.quality, self.options, self.keep_metadata = quality, options, keep_metadata
+    def __init__(self, inputs: str, output: str, plan: Plan, existing: str, keep_metadata: bool) -> None:
+        self.plan, self.keep_metadata = plan, keep_metadata
         self.replace = existing == "overwrite"
         self.in_fs = _filesystem(inputs if "://" in inputs else "/")[0]
         self.out_fs = _filesystem(output)[0]
         self.local = type(self.out_fs).__name__ == "LocalFileSystem"
         from PIL import Image
 
-        encode_file(io.BytesIO(_tiny_png(Image)), quality, options)  # loads the networks once, here
+        encode_file(io.BytesIO(_tiny_png(Image)), plan)  # loads the networks once, here
 
     def __call__(self, batch: dict) -> dict:
         rows = {key: [] for key in ("source", "target", "status", "message", "bytes", "seconds")}
@@ -87,7 +87,7 @@ class Compressor:
             try:
                 with self.in_fs.open_input_file(source) as stream:
                     data = stream.read()
-                jpeg, message = encode_file(io.BytesIO(data), self.quality, self.options, self.keep_metadata)
+                jpeg, message = encode_file(io.BytesIO(data), self.plan, self.keep_metadata)
                 self._write(target, jpeg)
                 status, size = "ok", len(jpeg)
             except FileExistsError:
@@ -124,7 +124,8 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
         quality: JPEG quality (default 75).
         workers: actors, each with its own pipeline.
         existing: "error", "skip" or "overwrite": what to do with outputs that exist (resuming a job: "skip").
-        options: ``rdjpeg.encode`` options, as ``rdjpeg compress`` passes them (default: the MSE pipeline).
+        options: :func:`rdjpeg.make_plan`'s options, as ``rdjpeg compress`` passes them (default: none, the default
+            encoder); checked before any job starts.
         keep_metadata: carry EXIF and ICC profiles over.
 
     Returns:
@@ -134,7 +135,7 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
 
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
-    options = dict(options or {})
+    plan = make_plan(quality, **(options or {}))
     jobs, rows = list_jobs(inputs, output, existing)
     if not jobs:
         return rows
@@ -142,7 +143,7 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
     # the actors hold, and would carry every image through the object store once more.
     results = ray.data.from_items(jobs).map_batches(
         Compressor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
-        fn_constructor_args=(inputs, output, quality, options, existing, keep_metadata),
+        fn_constructor_args=(inputs, output, plan, existing, keep_metadata),
     )  # fmt: skip
     rows += [dict(row) for row in results.iter_rows()]
     return sorted(rows, key=lambda row: row["source"])

@@ -20,24 +20,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .hookspecs import hookimpl
 from .images import Encoder, image_to_tensor, open_image, roundtrip
-from .pipeline import encode
+from .plan import make_plan
 from .plugins import backends, codecs, get_backend, get_metric, metrics
 from .report import bjontegaard_module, summarize
 from .runtime import worker_pool
 from .validate import check_quality
 
 
-def _rdjpeg_codec(options: dict) -> Encoder:
-    """``rdjpeg[:metric=…+effort=…+backend=…+<jpeg options>]``: rdjpeg.encode as an evaluation codec (plain
-    ``rdjpeg``: the default pipeline)."""
-    return lambda pixels, quality: encode(pixels, quality, **options)
-
-
-@hookimpl
-def rdjpeg_register_codecs(register) -> None:
-    register("rdjpeg", _rdjpeg_codec)
+def rdjpeg_codec(options: dict) -> Encoder:
+    """``rdjpeg[:metric=…+backend=…+<jpeg options>]``: :func:`rdjpeg.encode` as an evaluation codec, its options
+    checked once (plain ``rdjpeg``: the default pipeline)."""
+    plan = make_plan(**options)
+    return lambda pixels, quality: plan.encode(pixels, quality).data
 
 
 def _parse_value(text: str):

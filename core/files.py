@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".ppm", ".webp", ".gif")
 TEMP_PREFIX = ".rdjpeg-"
+EXISTING = ("error", "skip", "overwrite")  # what a batch does with an output that exists
 
 
 @dataclass

@@ -6,12 +6,17 @@ Pixels are uint8 arrays (H, W) or (H, W, 3); tensors are float (1, C, H, W) in [
 from __future__ import annotations
 
 import io
+import sys
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import Tensor
+
+from .validate import check_pixels
+
+if TYPE_CHECKING:  # tensors are the learned pipelines' business: torch loads when one is converted
+    from torch import Tensor
 
 GRAY_MODES = ("L", "1", "I;16", "I", "F")
 
@@ -28,36 +33,42 @@ def open_image(path: str) -> Image.Image:
 
 
 def image_to_pixels(image) -> np.ndarray:
-    """PIL image, uint8 array or float tensor (as :func:`image_to_tensor` takes them) → uint8 (H, W) or (H, W, 3),
-    what an 8-bit encoder receives; PIL images and arrays without a float copy."""
+    """PIL image (RGB or L), uint8 array (H, W[, 1|3]) or float tensor (as :func:`image_to_tensor` takes it) → uint8
+    (H, W) or (H, W, 3), what an 8-bit encoder receives; PIL images and arrays without a float copy. A wrong type
+    raises TypeError, a wrong mode or shape ValueError."""
     if isinstance(image, Image.Image):
         if image.mode not in ("RGB", "L"):
             raise ValueError(f"encode takes RGB or L images, got mode {image.mode!r} (convert it first)")
-        image = np.asarray(image)
+        return np.asarray(image)
     if isinstance(image, np.ndarray):
-        if image.dtype != np.uint8 or image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[2] != 3):
-            raise ValueError(f"arrays must be uint8 (H, W) or (H, W, 3), got {image.dtype} {image.shape}")
-        return image
+        return check_pixels(image)
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is loaded: nothing to import for the rest
+    if torch is None or not isinstance(image, torch.Tensor):
+        raise TypeError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
     return tensor_to_pixels(image_to_tensor(image))
 
 
 def image_to_tensor(image) -> Tensor:
     """PIL image, uint8 array (H, W[, 3]) or float tensor in [0, 1] ((C, H, W) or (1, C, H, W)) → (1, C, H, W)."""
+    import torch
+
     if isinstance(image, (Image.Image, np.ndarray)):
         image = image_to_pixels(image)
         t = torch.from_numpy(image.astype(np.float32)).div_(255)  # one float copy, no uint8 one
         return t[None, None] if t.dim() == 2 else t.permute(2, 0, 1)[None]
-    if isinstance(image, Tensor):
+    if isinstance(image, torch.Tensor):
         t = image[None] if image.dim() == 3 else image
         if t.dim() != 4 or t.shape[0] != 1:
             raise ValueError(f"tensors must be (C, H, W) or (1, C, H, W), got {tuple(image.shape)}")
         return t.detach().to(torch.float32, copy=True)  # a copy: the pipeline may work in place
-    raise ValueError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
+    raise TypeError(f"cannot encode a {type(image).__name__}; pass a PIL image, a uint8 array or a tensor")
 
 
 def tensor_to_pixels(x: Tensor, rows: int = 512) -> np.ndarray:
     """(1, C, H, W) image in [0, 1] → uint8 (H, W) or (H, W, 3), rounded as an 8-bit encoder receives it. Converted
     ``rows`` rows at a time: a large image needs no float copy of itself."""
+    import torch
+
     c, h, w = x.shape[1:]
     out = np.empty((h, w) if c == 1 else (h, w, c), np.uint8)
     for top in range(0, h, rows):

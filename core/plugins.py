@@ -22,7 +22,7 @@ import pluggy
 
 from . import hookspecs
 
-BUILTINS = ("rdjpeg.metrics", "rdjpeg.jpeg.backends", "rdjpeg.models.prefilter", "rdjpeg.evaluate")
+BUILTINS = "rdjpeg.builtins"  # the built-in plugins' one module, registered under its entry point's name
 LOAD_PLUGINS_ENV = "RDJPEG_LOAD_PLUGINS"
 GROUP = "rdjpeg"
 
@@ -47,8 +47,7 @@ def plugin_manager() -> pluggy.PluginManager:
     pm.add_hookspecs(hookspecs)
     # Built-ins are ordinary entry points too; registering them by name first keeps a source checkout that is not
     # installed working, and entry points of names already registered are skipped.
-    for name in BUILTINS:
-        pm.register(importlib.import_module(name), name=name.split(".")[-1])
+    pm.register(importlib.import_module(BUILTINS), name=BUILTINS.split(".")[-1])
     chosen = os.environ.get(LOAD_PLUGINS_ENV)
     if chosen is None:
         pm.load_setuptools_entrypoints(GROUP)

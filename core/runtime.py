@@ -11,8 +11,6 @@ from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from multiprocessing import get_context
 
-import torch
-
 PARENT_POLL_SECONDS = 0.5
 KILL_AFTER_SECONDS = 3.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -62,6 +60,8 @@ def exit_if_stopped() -> None:
 
 
 def _init_worker(threads: int, parent: int) -> None:
+    import torch  # the pools run the learned pipelines and evaluation: torch's threads, shared out
+
     torch.set_num_threads(threads)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
@@ -85,6 +85,8 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
     Spawned, not forked: a fork after torch has started its threads can deadlock.
     """
+    import torch
+
     threads = max(1, torch.get_num_threads() // workers)
     return ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_init_worker,
                                initargs=(threads, os.getpid()))  # fmt: skip

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from torch import Tensor
 
 from .jpeg.tables import SUBSAMPLINGS
+
+if TYPE_CHECKING:  # the tensor checks import torch when called: the default path never loads it
+    import torch
+    from torch import Tensor
 
 
 def _is_int(value) -> bool:
@@ -62,6 +65,9 @@ def quality_range(quality) -> tuple[int, int]:
 
 def quality_tensor(quality: int | float | Tensor, batch: int, device: torch.device | str) -> Tensor:
     """A scalar or per-image quality (whole numbers in 1..100) as a (B,) int64 tensor on ``device``."""
+    import torch
+    from torch import Tensor
+
     if isinstance(quality, bool) or not isinstance(quality, (int, float, np.integer, Tensor)):
         raise TypeError(f"quality must be a number or a tensor, got {type(quality).__name__}")
     q = torch.as_tensor(quality, dtype=torch.float64).detach().to("cpu").flatten()
@@ -92,6 +98,8 @@ def subsampling_name(subsampling: str | int) -> str:
 def tables_tensor(tables, batch: int, device: torch.device | str) -> Tensor:
     """Custom quantization tables, (2, 8, 8) or (B, 2, 8, 8), natural order, whole numbers in 1..32767 (values above
     255 need 16-bit tables, extended JPEG: mozjpeg writes them at low qualities), as (B, 2, 8, 8) int64."""
+    import torch
+
     given = torch.as_tensor(tables).detach()
     t = given[None] if given.dim() == 3 else given
     if t.dim() != 4 or t.shape[1:] != (2, 8, 8) or t.shape[0] not in (1, batch):
@@ -104,6 +112,9 @@ def tables_tensor(tables, batch: int, device: torch.device | str) -> Tensor:
 def check_image(x, name: str = "image", min_side: int = 1, values: bool = True) -> None:
     """A float (B, 1|3, H, W) tensor, B ≥ 1, sides ≥ ``min_side``, values in [0, 1] (``values=False`` skips that
     pass over the data: tensors the caller made)."""
+    import torch
+    from torch import Tensor
+
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if not x.is_floating_point():

@@ -46,7 +46,7 @@ class RDJPEGPlugin(PluginV3):
             if len(frames) != 1:
                 raise ValueError(f"{NAME} writes one image per file, got a batch of {len(frames)}")
             ndimage = frames[0]
-        from rdjpeg.validate import check_pixels  # rdjpeg imports torch: not before the first write
+        from rdjpeg.validate import check_pixels  # rdjpeg loads on the first write: registering stays cheap
 
         a = np.ascontiguousarray(check_pixels(np.asarray(ndimage)))
         image = Image.fromarray(a, mode=mode) if mode else Image.fromarray(a)

@@ -1,9 +1,9 @@
 """Pillow save format "RDJPEG": ``img.save(fp, "RDJPEG", quality=75)`` writes a standard JPEG.
 
 Importing :mod:`rdjpeg_plugins` registers it. It claims no file extension (``.jpg`` stays Pillow's JPEG), so name the
-format when saving. Every option of Pillow's JPEG save keeps its meaning; rdjpeg adds ``metric``, ``effort``,
-``backend``, ``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.encode`), and the chosen backend's own
-options (mozjpeg's ``table``). Without them the file comes from rdjpeg's default encoder at the quality that keeps
+format when saving. Every option of Pillow's JPEG save keeps its meaning; rdjpeg adds ``metric``, ``backend``,
+``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.make_plan`), and the chosen backend's own options
+(mozjpeg's ``table``). Without them the file comes from rdjpeg's default encoder at the quality that keeps
 the look of Pillow's JPEG at ``quality``; options that only Pillow's encoder honours (``qtables``, 4:4:4,
 ``restart_marker_rows``, …) make it Pillow's own JPEG save, byte for byte.
 
@@ -19,16 +19,8 @@ from __future__ import annotations
 from PIL import Image
 
 FORMAT = "RDJPEG"
-RDJPEG_OPTIONS = frozenset({"metric", "effort", "backend", "max_bytes", "prefilter", "masking", "lr", "check_every",
-                            "callback"})  # fmt: skip
-PILLOW_JPEG_OPTIONS = frozenset({
-    "quality", "subsampling", "optimize", "progressive", "progression", "qtables", "exif", "icc_profile", "dpi",
-    "comment", "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
-})  # fmt: skip
 AS_RGB = ("RGBX", "YCbCr")
-MAX_SIDE = 65500  # libjpeg's JPEG_MAX_DIMENSION
 JPEG_MODES = ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr")  # what Pillow's JPEG save writes
-UNFILTERED = {("backend", "pillow"), ("prefilter", None), ("prefilter", False), ("masking", False), ("effort", 0)}
 SUBSAMPLING_NAMES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, "4:1:1": 2}  # Pillow writes "4:1:1" as 4:2:0
 
 
@@ -74,26 +66,19 @@ def explicit_options(im: Image.Image, options: dict) -> dict:
 def encode_image(im: Image.Image, info: dict) -> bytes:
     """The complete JPEG file for ``im`` with Pillow's ``encoderinfo`` (validated first; nothing is written).
 
-    When rdjpeg would not change the pixels (no prefilter, no masking, no refinement, no target size) and Pillow's
-    encoder writes it, the file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
+    When rdjpeg would not change the pixels (no metric's edits, no target size) and Pillow's encoder writes it, the
+    file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
     """
     if im.mode not in JPEG_MODES:  # Pillow's first check, and its exception
         raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
-    # rdjpeg imports torch (seconds): only on the first save, so that registering the format stays cheap.
-    import rdjpeg
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
-    from rdjpeg.pipeline import check_settings, resolve_backend
-    from rdjpeg.plugins import get_backend
+    from rdjpeg.jpeg.tables import MAX_SIDE
+    from rdjpeg.plan import PLAN_OPTIONS, make_plan
     from rdjpeg.validate import pillow_quality
 
-    accepted = PILLOW_JPEG_OPTIONS | RDJPEG_OPTIONS | get_backend(info.get("backend") or "pillow").options
-    unknown = set(info) - accepted
-    if unknown:
-        raise ValueError(f"unknown {FORMAT} save options {sorted(unknown)}; accepted: {sorted(accepted)}")
-    options = dict(info)
-    settings = {k: options.pop(k) for k in RDJPEG_OPTIONS if k in options}
-    pillow_options = dict(options)
-    options = explicit_options(im, options)
+    pillow_options = {k: v for k, v in info.items() if k not in PLAN_OPTIONS}  # for Pillow's own save, as given
+    plan_options = {k: v for k, v in info.items() if k in PLAN_OPTIONS}
+    options = explicit_options(im, pillow_options)
     if im.width == 0 or im.height == 0:
         raise ValueError("cannot write empty image")  # Pillow's JPEG save, word for word, after its option checks
     if max(im.size) > MAX_SIDE:  # Pillow's OSError, with the reason in it ("broken data stream" in Pillow's)
@@ -102,28 +87,21 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
         options["progressive"] = bool(options.pop("progression") or options.get("progressive", False))
     if "comment" not in options and "comment" in im.info:
         options["comment"] = im.info["comment"]  # as Pillow's JPEG save does
-    encoder_options = {k: v for k, v in options.items() if k != "quality"}
-    pillow = resolve_backend(settings.get("backend"), settings.get("metric"), encoder_options) == "pillow"
-    if im.mode == "CMYK":
-        asked = {k for k, v in settings.items() if (k, v) not in UNFILTERED}
-        if asked:
-            raise ValueError(f"CMYK images are written unfiltered by Pillow's encoder; {sorted(asked)} do not "
-                             "apply (convert to RGB for the prefilter)")  # fmt: skip
-        return pillow_jpeg_bytes(im, **pillow_options)
-    rdjpeg_only = {k: v for k, v in settings.items() if k not in ("backend", "max_bytes")}
-    if pillow and settings.get("max_bytes") is None and not check_settings(jpeg_options=options, **rdjpeg_only).edits:
-        return pillow_jpeg_bytes(im, **pillow_options)  # nothing to edit: Pillow's JPEG save, byte for byte
     if im.mode == "YCbCr":
         options.pop("keep_rgb", None)  # Pillow's JPEG save ignores it for YCbCr images, which it writes YCbCr-coded
-    if im.mode == "1":
-        im = im.convert("L")
-    elif im.mode in AS_RGB:
-        im = im.convert("RGB")
-    quality = options.pop("quality")
-    if quality != -1 or settings.get("max_bytes") is None:  # with max_bytes, only an explicit quality: the ceiling
-        settings["quality"] = None if quality == -1 and "qtables" in options else pillow_quality(quality)
-    im.load()
-    return rdjpeg.encode(im, **settings, **options)
+    quality = options.pop("quality")  # Pillow's -1: the default, or custom tables as given, or no ceiling
+    quality = None if quality == -1 else pillow_quality(quality)
+    if im.mode == "CMYK":
+        plan = make_plan(quality, **{"backend": "pillow", **plan_options}, **options)
+        data = pillow_jpeg_bytes(im, **pillow_options)  # Pillow's own errors first, as for every other mode
+        if plan.backend != "pillow" or plan.edits or plan.max_bytes is not None:
+            raise ValueError(f"CMYK images are written unedited by Pillow's encoder; {sorted(plan_options)} do not "
+                             "apply (convert to RGB first)")  # fmt: skip
+        return data
+    plan = make_plan(quality, **plan_options, **options)
+    if plan.backend == "pillow" and not plan.edits and plan.max_bytes is None:
+        return pillow_jpeg_bytes(im, **pillow_options)  # nothing to edit: Pillow's JPEG save, byte for byte
+    return plan.encode(im.convert("L") if im.mode == "1" else im.convert("RGB") if im.mode in AS_RGB else im).data
 
 
 def _save(im: Image.Image, fp, filename: str | bytes) -> None:

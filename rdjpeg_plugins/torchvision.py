@@ -10,7 +10,6 @@ network itself (the shipped model is loaded once per process), so it pickles int
 
 from __future__ import annotations
 
-import io
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,10 +20,7 @@ from torch import Tensor, nn
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-import rdjpeg
-from rdjpeg.models.masking import adaptive_masking
-from rdjpeg.pipeline import MASKED_METRICS, resolve_prefilter
-from rdjpeg.plugins import get_backend, get_metric, loss_name
+from rdjpeg.plan import default_masking, make_plan, resolve_prefilter
 from rdjpeg.validate import quality_range
 
 IMAGE_TYPES = (tv_tensors.Image, tv_tensors.Video)
@@ -36,10 +32,12 @@ class RDJPEG(v2.Transform):
     Args:
         quality: JPEG quality 1..100, or (min, max) to draw one uniformly (inclusive) per call.
         metric: the shipped pipeline to use: "mse", "msssim", "lpips"; None (default): rdjpeg's default encoder,
-            unedited (see :func:`rdjpeg.encode`).
-        backend: the JPEG encoder: "default", "pillow", "mozjpeg", "jpegli"; None: as :func:`rdjpeg.encode`.
-        effort: per-image refinement steps (slow; 0 for data pipelines).
+            unedited (see :func:`rdjpeg.make_plan`).
+        backend: the JPEG encoder: "default", "pillow", "mozjpeg", "jpegli"; None: as :func:`rdjpeg.make_plan`.
         **jpeg_options: passed to the encoder (e.g. ``subsampling="4:4:4"``).
+
+    Options are checked when the transform is made, not in a worker. The file is written only as far as its pixels
+    need (no entropy optimization or metadata: :meth:`rdjpeg.Plan.roundtrip`), since it is decoded at once.
 
     Example:
         >>> t = RDJPEG(quality=(30, 90))
@@ -48,29 +46,20 @@ class RDJPEG(v2.Transform):
     """
 
     def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = None, backend: str | None = None,
-                 effort: int = 0, **jpeg_options: Any) -> None:  # fmt: skip
+                 **jpeg_options: Any) -> None:  # fmt: skip
         super().__init__()
         self.quality = quality_range(quality)
-        self.metric, self.backend, self.effort, self.jpeg_options = metric, backend, effort, jpeg_options
-        if backend is not None:
-            get_backend(backend)  # unknown backend → error now, not in a worker
+        self.plan = make_plan(self.quality[0], metric=metric, backend=backend, **jpeg_options)
 
     def make_params(self, flat_inputs: list[Any]) -> dict[str, Any]:
         return {"quality": int(torch.randint(self.quality[0], self.quality[1] + 1, ()).item())}
-
-    def _roundtrip(self, pixels: np.ndarray, quality: int) -> np.ndarray:
-        data = rdjpeg.encode(
-            pixels, quality, metric=self.metric, backend=self.backend, effort=self.effort, **self.jpeg_options
-        )
-        with Image.open(io.BytesIO(data)) as decoded:
-            return np.asarray(decoded.convert("L" if pixels.ndim == 2 else "RGB"))
 
     def transform(self, inpt: Any, params: dict[str, Any]) -> Any:
         q = params["quality"]
         if isinstance(inpt, Image.Image):
             if inpt.mode not in ("RGB", "L"):
                 raise ValueError(f"RDJPEG takes RGB or L PIL images, got mode {inpt.mode!r}")
-            return Image.fromarray(self._roundtrip(np.asarray(inpt), q))
+            return Image.fromarray(self.plan.roundtrip(np.asarray(inpt), q))
         if not isinstance(inpt, IMAGE_TYPES) and type(inpt) is not Tensor:
             return inpt  # like v2.JPEG: boxes, masks, keypoints and whatever has no image kernel pass through
         if inpt.dtype != torch.uint8 or inpt.dim() < 3 or inpt.shape[-3] not in (1, 3):
@@ -79,7 +68,7 @@ class RDJPEG(v2.Transform):
         out = []
         for image in flat:
             a = image.permute(1, 2, 0).numpy()
-            a = self._roundtrip(a[..., 0] if a.shape[2] == 1 else a, q)
+            a = self.plan.roundtrip(a[..., 0] if a.shape[2] == 1 else a, q)
             out.append(torch.from_numpy(a.copy()).reshape(image.shape[1], image.shape[2], -1).permute(2, 0, 1))
         result = torch.stack(out).reshape(inpt.shape).to(inpt.device)
         return tv_tensors.wrap(result, like=inpt) if isinstance(inpt, tv_tensors.TVTensor) else result
@@ -96,7 +85,7 @@ class DiffRDJPEG(nn.Module):
         quality: as for :class:`RDJPEG`; one quality per image is drawn when a range is given.
         metric: the shipped prefilter ("mse", "msssim", "lpips"), or None for none.
         subsampling: "4:2:0" (Pillow's default), "4:2:2" or "4:4:4".
-        masking: adaptive DCT-domain masking; default as ``rdjpeg.encode`` (on for "mse"). ``metric=None`` and
+        masking: adaptive DCT-domain masking; default as :func:`rdjpeg.make_plan`'s (on for "mse"). ``metric=None`` and
             ``masking=False`` give plain simulated JPEG.
 
     Shape:
@@ -113,23 +102,29 @@ class DiffRDJPEG(nn.Module):
     def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse", subsampling: str = "4:2:0",
                  masking: bool | None = None) -> None:  # fmt: skip
         super().__init__()
+        from rdjpeg.plugins import get_metric  # the learned stack: loaded when a differentiable transform is made
+
         self.quality, self.metric, self.subsampling = quality_range(quality), metric, subsampling
-        self.masking = loss_name(metric) in MASKED_METRICS if masking is None else masking
         if metric is not None:
             get_metric(metric)  # an unknown metric: an error now, not in a worker
+        self.masking = (metric is not None and default_masking(metric, {})) if masking is None else masking
         # Not a submodule: the shipped prefilter is shared by the process and cached per device (``.to()`` on this
         # transform must not move it); looked up on each call for the input's device.
-        self._has_prefilter = metric is not None and resolve_prefilter("auto", metric) is not None
+        self._prefilter = None if metric is None else resolve_prefilter("auto", metric)
 
     def forward(self, x: Tensor) -> Tensor:
         single = x.dim() == 3
         batch = x[None] if single else x
         q = torch.randint(self.quality[0], self.quality[1] + 1, (batch.shape[0],), device=batch.device)
-        if self._has_prefilter:
-            batch = rdjpeg.prefilter(loss_name(self.metric), device=batch.device)(batch, q)
+        from rdjpeg.jpeg.simulator import diff_jpeg
+        from rdjpeg.models.masking import adaptive_masking
+        from rdjpeg.plugins import get_model
+
+        if self._prefilter is not None:
+            batch = get_model(self._prefilter)(device=batch.device)(batch, q)
         if self.masking:
             batch = batch + (adaptive_masking(batch.detach(), q, self.subsampling) - batch).detach()
-        out = rdjpeg.diff_jpeg(batch, q, self.subsampling)
+        out = diff_jpeg(batch, q, self.subsampling)
         return out[0] if single else out
 
     def extra_repr(self) -> str:

@@ -5,10 +5,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from rdjpeg.hookspecs import hookimpl
-from rdjpeg.metrics import PSNR
-from rdjpeg.plugins import plugin_manager
-
 SHARED = Path(os.environ.get("RDJPEG_SHARED", Path(__file__).resolve().parents[1].parent / "shared"))
 
 
@@ -34,21 +30,3 @@ def small_images(tmp_path_factory) -> list[str]:
         Image.fromarray(noisy).save(path)
         paths.append(str(path))
     return paths
-
-
-class RefinableMSEPlugin:
-    """A test plugin: MSE under another name with refinement allowed, so that the refinement machinery stays tested
-    although no built-in metric offers it (``Metric.refinement_pays``)."""
-
-    @hookimpl
-    def rdjpeg_register_metrics(self, register) -> None:
-        class RefinableMSE(PSNR):
-            name = "refinable-mse"
-            refinement_pays = True
-
-        register(RefinableMSE())
-
-
-def pytest_configure(config) -> None:
-    if plugin_manager().get_plugin("refinable-mse") is None:
-        plugin_manager().register(RefinableMSEPlugin(), name="refinable-mse")

@@ -67,7 +67,7 @@ def test_jpegli_refuses_grayscale():
     backend = get_backend("jpegli")
     if not backend.available():
         pytest.skip("jpegli backend not installed")
-    with pytest.raises(ValueError, match="RGB only"):
+    with pytest.raises(ValueError, match="RGB images only"):
         backend.encode(np.zeros((8, 8), np.uint8), 75)
 
 
@@ -133,3 +133,42 @@ def test_mozjpeg_options():
         backend.encode(pixels, 80, subsampling="4:2:2")
     with pytest.raises(ValueError, match="optimized Huffman"):
         backend.encode(pixels, 80, optimize=False)
+
+
+def decoded(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)))
+
+
+@pytest.mark.parametrize(("h", "w"), [(1, 1), (7, 13), (29, 37), (64, 48)])
+def test_jpegli_writes_its_progressive_file_with_the_same_pixels(h, w):
+    """rdjpeg.jpeg.jpegli: the baseline file is pyjpegli's, byte for byte; the progressive, optimized one decodes to
+    the same pixels (only the entropy coding differs) and is smaller, for RGB and gray."""
+    import pyjpegli
+
+    from rdjpeg.jpeg import jpegli
+
+    rng = np.random.default_rng(h * w)
+    rgb = np.asarray(Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).resize((w, h)))
+    for q in (5, 50, 95):
+        plain = jpegli.encode(rgb, q)
+        assert plain == pyjpegli.encode(rgb.tobytes(), w, h, q)
+        progressive = jpegli.encode(rgb, q, progressive=True)
+        assert b"\xff\xc2" in progressive and np.array_equal(decoded(progressive), decoded(plain))
+    gray = rgb[..., 1].copy()
+    data = jpegli.encode(gray, 60, progressive=True)
+    assert decoded(data).shape == (h, w) and np.array_equal(decoded(data), decoded(jpegli.encode(gray, 60)))
+
+
+def test_default_is_jpegli_at_its_chosen_quality():
+    """The default's RGB file decodes to the pixels of pyjpegli's at the quality the default chose for this image."""
+    import pyjpegli
+
+    backend = get_backend("default")
+    rng = np.random.default_rng(1)
+    pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((80, 60)))
+    for q in (30, 75, 95):
+        chosen = backend.encoder_quality(pixels, q)
+        data = backend.encode(pixels, q)
+        assert Image.open(io.BytesIO(data)).info.get("progressive") == 1
+        assert np.array_equal(decoded(data), decoded(pyjpegli.encode(pixels.tobytes(), 80, 60, chosen)))
+        assert np.array_equal(decoded(backend.write_for_decoding(pixels, q)), decoded(data))

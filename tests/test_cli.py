@@ -130,8 +130,9 @@ def test_compress_takes_a_table(image_path, tmp_path, capsys):
     assert main([*argv, "--table", "flat"]) == 0
     assert Image.open(out).quantization[0] == [16] * 64
     assert main([*argv, "--table", "1", "--overwrite"]) == 0 and Image.open(out).quantization[0] == [16] * 64
-    assert main([*argv, "--table", "sharp", "--overwrite"]) == 1
-    assert "table must be one of" in capsys.readouterr().err
+    before = out.read_bytes()
+    assert main([*argv, "--table", "sharp", "--overwrite"]) == 2  # a usage error: checked before any file
+    assert "table must be one of" in capsys.readouterr().err and out.read_bytes() == before
 
 
 def test_compress_stdin_to_stdout_like_cjpeg(image_path, tmp_path):

@@ -96,9 +96,9 @@ def test_options_only_pillow_honours_select_pillow():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"effort": 5}, "edit the image for a metric"),
-        ({"masking": True}, "edit the image for a metric"),
-        ({"prefilter": "msssim"}, "edit the image for a metric"),
+        ({"metric": "mse", "backend": "default"}, "chooses its quality per image"),
+        ({"masking": True}, "edits the image for a metric"),
+        ({"prefilter": "msssim"}, "edits the image for a metric"),
         ({"backend": "default", "subsampling": "4:4:4"}, "optimized progressive 4:2:0"),
         ({"backend": "default", "progressive": False}, "optimized progressive 4:2:0"),
         ({"comment": b"x" * 70000}, "too long"),

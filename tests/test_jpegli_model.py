@@ -1,4 +1,4 @@
-"""The simulator's model of jpegli (rdjpeg.jpeg.jpegli): dead zone, tables, rate network, training for it."""
+"""The simulator's model of jpegli (rdjpeg.jpeg.jpegli_model): dead zone, tables, rate network, training for it."""
 
 import importlib.resources
 import json
@@ -9,9 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from rdjpeg.jpeg import jpegli
+from rdjpeg.jpeg import jpegli_model as jpegli
 from rdjpeg.jpeg.simulator import simulate
-from rdjpeg.models.rate import estimate_bits, rate_estimator
+from rdjpeg.models.rate import estimate_bits, rate_estimator, rate_weights_path
 from rdjpeg.plugins import get_backend
 
 
@@ -88,7 +88,7 @@ def test_rate_network_for_jpegli():
     """The jpegli rate network predicts the default backend's optimized files within a few percent."""
     import mozjpeg_lossless_optimization
 
-    model = rate_estimator(path=jpegli.rate_weights_path())
+    model = rate_estimator(path=rate_weights_path("jpegli"))
     errors = []
     for quality, (h, w) in ((35, (128, 192)), (60, (208, 320)), (90, (192, 128))):
         a = sample(h, w)
@@ -130,7 +130,7 @@ def test_rate_training_for_jpegli_runs(tmp_path):
         Image.fromarray(sample(208, 300)[:, i * 8 :]).save(data / f"{i}.png")
     out = tmp_path / "run"
     train_rate([str(data)], str(out), steps=2, batch=2, val_every=2, val_batches=1, encoder="jpegli",
-               init=jpegli.rate_weights_path(), log=lambda *a: None)  # fmt: skip
+               init=rate_weights_path("jpegli"), log=lambda *a: None)  # fmt: skip
     record = json.loads((out / "log.jsonl").read_text().splitlines()[-1])
     assert record["val_rel_err_optimize"] < 0.5
     with pytest.raises(ValueError, match="encoder"):

@@ -15,16 +15,16 @@ import importlib.util
 import io
 import json
 import math
+import operator
 import threading
 
 import numpy as np
-import torch
 from PIL import Image, ImageFile
 
-from ..hookspecs import hookimpl
 from ..validate import check_pixels, check_quality, subsampling_name
-from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
-from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, quality_tables
+from . import jpegli
+from .markers import METADATA_OPTIONS, add_metadata, check_metadata_types, metadata_segments
+from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, ijg_tables
 
 _SUBSAMPLING_OF_LAYER = {factors: name for name, factors in SUBSAMPLINGS.items()}  # Pillow's layer (h, v) → name
 
@@ -66,6 +66,7 @@ class Backend:
         extra: the pip extra that installs that module.
         options: the encoder options it accepts besides ``quality``.
         table_options: those of ``options`` that change the quantization tables (:meth:`tables` looks at them).
+        writes_gray: whether it encodes grayscale images (all do but jpegli here).
     """
 
     name: str
@@ -73,6 +74,7 @@ class Backend:
     extra: str | None = None
     options: frozenset[str] = frozenset()
     table_options: frozenset[str] = frozenset()
+    writes_gray: bool = True
 
     def available(self) -> bool:
         return self.module is None or importlib.util.find_spec(self.module) is not None
@@ -81,26 +83,32 @@ class Backend:
         if not self.available():
             raise ImportError(f"the {self.name!r} backend is not installed: pip install 'rdjpeg[{self.extra}]'")
 
-    def check(self, options: dict, gray: bool = False) -> None:
-        """Raise unless this backend can write with these options (for a gray image when ``gray``): installed,
-        every option known, and the backend's own rules, which subclasses add by extending this."""
+    def check(self, options: dict) -> None:
+        """Raise unless this backend can write with these options: installed, every option known, and the backend's
+        own rules, which subclasses add by extending this."""
         self.require()
         unknown = set(options) - self.options
         if unknown:
-            raise ValueError(
-                f"the {self.name!r} backend does not accept {sorted(unknown)}; it accepts {sorted(self.options)}"
-            )
+            raise ValueError(f"unknown option {sorted(unknown)}: the {self.name!r} backend does not accept it; it "
+                             f"accepts {sorted(self.options)}")  # fmt: skip
 
     def encode(self, pixels: np.ndarray, quality: int = 75, **options) -> bytes:
         """The bytes of a JPEG file of uint8 ``pixels`` (H, W[, 1|3]); checks everything, then :meth:`write`."""
         pixels = check_pixels(pixels)
-        self.check(options, gray=pixels.ndim == 2)
+        self.check(options)
+        if pixels.ndim == 2 and not self.writes_gray:
+            raise ValueError(f"the {self.name!r} backend encodes RGB images only")
         return self.write(pixels, check_quality(quality), **options)
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         """:meth:`encode` for checked inputs (pixels (H, W) or (H, W, 3), options that passed :meth:`check`):
         what a backend implements."""
         raise NotImplementedError
+
+    def write_for_decoding(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        """A file that decodes to the pixels :meth:`write`'s does, written as cheaply as the backend can (for
+        :class:`rdjpeg_plugins.torchvision.RDJPEG`, which decodes it at once)."""
+        return self.write(pixels, quality, **options)
 
     @functools.lru_cache(maxsize=256)  # noqa: B019 — backends are long-lived singletons
     def probe(self, quality: int, gray: bool = False, **options) -> tuple[np.ndarray, str]:
@@ -127,6 +135,21 @@ class Backend:
         return f"{type(self).__name__}(name={self.name!r})"
 
 
+PILLOW_INTEGER_OPTIONS = ("optimize", "progressive", "smooth", "restart_marker_blocks", "restart_marker_rows",
+                          "streamtype")  # fmt: skip
+
+
+def check_pillow_flags(options: dict) -> None:
+    """Pillow's rule for its integer options: a value with an integer meaning (``progressive`` may be None, which
+    Pillow reads as ``progressive or progression``), else TypeError in Pillow's words."""
+    for name in set(PILLOW_INTEGER_OPTIONS) & options.keys():
+        value = options[name] or False if name == "progressive" else options[name]
+        try:
+            operator.index(value)
+        except TypeError:
+            raise TypeError(f"{name}: '{type(value).__name__}' object cannot be interpreted as an integer") from None
+
+
 class PillowBackend(Backend):
     """Pillow's JPEG encoder (libjpeg-turbo). Accepts every option of Pillow's JPEG save (``Image.save`` docs)."""
 
@@ -136,8 +159,10 @@ class PillowBackend(Backend):
         "restart_marker_blocks", "restart_marker_rows", "keep_rgb", "xmp", "smooth", "streamtype",
     })  # fmt: skip
 
-    def check(self, options: dict, gray: bool = False) -> None:
-        super().check(options, gray)
+    def check(self, options: dict) -> None:
+        super().check(options)
+        check_pillow_flags(options)
+        check_metadata_types(options)
         if options.get("subsampling", -1) != -1:  # -1: Pillow's default
             subsampling_name(options["subsampling"])
 
@@ -148,7 +173,7 @@ class PillowBackend(Backend):
 
     def tables(self, quality: int, **options) -> np.ndarray:
         # libjpeg's IJG scaling is computed, not probed: the simulator's own tables.
-        return quality_tables(torch.tensor([quality]))[0].numpy()
+        return ijg_tables(quality)[0]
 
 
 # mozjpeg's built-in base quantization tables (``cjpeg -quant-table N``), scaled by quality like the IJG ones.
@@ -194,9 +219,9 @@ class MozJPEGBackend(Backend):
     options = frozenset({"subsampling", "optimize", "progressive", "table", "exif", "icc_profile"})
     table_options = frozenset({"table"})
 
-    def check(self, options: dict, gray: bool = False) -> None:
-        super().check(options, gray)
-        if subsampling_name(options.get("subsampling", "4:2:0")) == "4:2:2" and not gray:
+    def check(self, options: dict) -> None:
+        super().check(options)
+        if subsampling_name(options.get("subsampling", "4:2:0")) == "4:2:2":
             raise ValueError("the 'mozjpeg' backend writes 4:2:0 (cjpeg's default) or 4:4:4, not 4:2:2")
         if options.get("optimize") is False:
             raise ValueError("the 'mozjpeg' backend always writes optimized Huffman tables (trellis needs them)")
@@ -225,33 +250,26 @@ class MozJPEGBackend(Backend):
 
 
 class JpegliBackend(Backend):
-    """jpegli through ``pyjpegli`` (RGB only, its own tables and subsampling).
+    """jpegli (:mod:`rdjpeg.jpeg.jpegli`, the library that ``pyjpegli`` ships), RGB only here, its own tables and 4:2:0.
 
-    pyjpegli writes unoptimized Huffman tables; ``optimize=True`` applies a lossless optimization pass
-    (``mozjpeg-lossless-optimization``: optimized Huffman tables, progressive), which leaves the pixels unchanged.
+    ``optimize=True``: optimized Huffman tables and jpegli's progressive scans, written by jpegli in the same pass
+    (the pixels are those of the plain file); otherwise baseline with the standard tables, as ``pyjpegli.encode``.
     """
 
     name, module, extra = "jpegli", "pyjpegli", "jpegli"
     options = frozenset({"subsampling", "optimize"})
+    writes_gray = False  # jpegli encodes gray, but its quality map and simulator model are RGB's
 
-    def check(self, options: dict, gray: bool = False) -> None:
-        super().check(options, gray)
-        if gray:
-            raise ValueError("the 'jpegli' backend (pyjpegli) encodes RGB only")
+    def available(self) -> bool:
+        return jpegli.available()
+
+    def check(self, options: dict) -> None:
+        super().check(options)
         if "subsampling" in options and subsampling_name(options["subsampling"]) != "4:2:0":
             raise ValueError("the 'jpegli' backend chooses its own subsampling (4:2:0); it cannot be set")
-        if options.get("optimize") and importlib.util.find_spec("mozjpeg_lossless_optimization") is None:
-            raise ImportError("jpegli's optimize=True needs pip install 'rdjpeg[jpegli]'")
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
-        import pyjpegli  # optional (the jpegli extra), like the optimization pass below
-
-        data = pyjpegli.encode(np.ascontiguousarray(pixels).tobytes(), pixels.shape[1], pixels.shape[0], quality)
-        if options.get("optimize"):
-            import mozjpeg_lossless_optimization
-
-            data = mozjpeg_lossless_optimization.optimize(data)
-        return data
+        return jpegli.encode(pixels, quality, progressive=bool(options.get("optimize")))
 
 
 @functools.cache
@@ -268,14 +286,16 @@ def _metadata(options: dict) -> dict:
 
 
 class DefaultBackend(Backend):
-    """rdjpeg's default encoder: jpegli with optimized Huffman tables (progressive) for RGB, mozjpeg 5 for grayscale
-    (pyjpegli writes RGB only), each at the quality whose SSIMULACRA2 on training images matches that of Pillow's JPEG
-    at the quality asked for (:func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli
-    measured best on SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
+    """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
+    grayscale, each at the quality whose SSIMULACRA2 on training images matches that of Pillow's JPEG at the quality
+    asked for (:func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli measured best on
+    SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
     ``optimize`` and ``progressive`` (True only: the files are optimized and progressive) and ``subsampling``
-    ("4:2:0" only: jpegli's choice). :meth:`accepts` tells whether a set of options suits it.
+    ("4:2:0" only: jpegli's choice). :meth:`accepts` tells whether a set of options suits it. Its quality is chosen
+    per image from the pixels it is given, so no learned pipeline edits in front of it (their masking needs the
+    encoder's tables before the pixels are edited).
     """
 
     name = "default"
@@ -300,35 +320,30 @@ class DefaultBackend(Backend):
             and options.get("subsampling", -1) in (-1, 2, "4:2:0")
         )
 
-    def check(self, options: dict, gray: bool = False) -> None:
-        super().check(options, gray)
+    def check(self, options: dict) -> None:
+        super().check(options)
+        check_pillow_flags(options)
         if not self.accepts(options):
             raise ValueError("the 'default' backend writes optimized progressive 4:2:0 files; for other subsampling, "
                              "baseline or unoptimized files use backend='pillow' or 'mozjpeg'")  # fmt: skip
         metadata_segments(**_metadata(options))
 
-    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
-        """Gray: mozjpeg at the mapped quality. RGB: jpegli at the base quality; the image's complexity (log bits per
-        pixel of that file) moves the quality along the fitted line (jpegli spends relatively more on smooth images
-        than Pillow does), the file is written again if it moved, then losslessly optimized."""
+    def encoder_quality(self, pixels: np.ndarray, quality: int) -> int:
+        """The quality of this image's encoder (mozjpeg for gray, jpegli for RGB) for Pillow's ``quality``. RGB: the
+        mapped base quality, moved along the fitted line by the image's complexity, the log bits per pixel of
+        jpegli's baseline file at the base quality (jpegli spends relatively more on smooth images than Pillow)."""
         if pixels.ndim == 2:
-            data = self.mozjpeg.write(pixels, quality_map()["gray"]["base"][quality - 1])
-        else:
-            import mozjpeg_lossless_optimization
+            return quality_map()["gray"]["base"][quality - 1]
+        fit, i = quality_map()["rgb"], quality - 1
+        complexity = math.log(8 * len(jpegli.encode(pixels, fit["base"][i])) / (pixels.shape[0] * pixels.shape[1]))
+        return min(100, max(1, round(fit["intercept"][i] + fit["slope"][i] * (complexity - fit["center"][i]))))
 
-            fit, i = quality_map()["rgb"], quality - 1
-            data = self.jpegli.write(pixels, fit["base"][i])
-            complexity = math.log(8 * len(data) / (pixels.shape[0] * pixels.shape[1]))
-            moved = min(100, max(1, round(fit["intercept"][i] + fit["slope"][i] * (complexity - fit["center"][i]))))
-            if moved != fit["base"][i]:
-                data = self.jpegli.write(pixels, moved)
-            data = mozjpeg_lossless_optimization.optimize(data)
+    def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        encoder = self.mozjpeg if pixels.ndim == 2 else self.jpegli
+        data = encoder.write(pixels, self.encoder_quality(pixels, quality), optimize=True)
         return add_metadata(data, **_metadata(options))
 
-
-@hookimpl
-def rdjpeg_register_backends(register) -> None:
-    register(PillowBackend())
-    register(MozJPEGBackend())
-    register(JpegliBackend())
-    register(DefaultBackend())
+    def write_for_decoding(self, pixels: np.ndarray, quality: int, **options) -> bytes:
+        if pixels.ndim == 2:
+            return self.write(pixels, quality)
+        return jpegli.encode(pixels, self.encoder_quality(pixels, quality))  # baseline: the same pixels, faster

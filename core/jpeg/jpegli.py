@@ -1,57 +1,139 @@
-"""The simulator's model of jpegli, the default backend's encoder: its quantization tables and its dead zone.
+"""jpegli's encoder through its libjpeg-style C API, for what ``pyjpegli.encode`` does not offer: progressive scans
+with optimized Huffman tables written by jpegli itself (no second, lossless pass) and grayscale input.
 
-jpegli quantizes with an adaptive dead zone: it zeroes a coefficient whose magnitude is below a per-coefficient
-threshold (in quantization steps) that its adaptive quantization field raises in busy blocks, where libjpeg rounds
-at ½. The model keeps one threshold per quality, component class and coefficient, fitted to jpegli's real levels
-on training images by ``benchmarks/jpegli_dead_zone.py`` (``weights/jpegli-dead-zone.json``; agreement with the real
-levels in BENCHMARKS.md). Between fitted qualities the thresholds are interpolated linearly.
+``pyjpegli`` (pinned in ``pyproject.toml``) links jpegli statically and exports its C API (``jpegli_*``); this module
+calls it with :mod:`ctypes` on the ``jpeg_compress_struct`` of libjpeg's ABI 6.2, the one jpegli is built for (jpegli
+checks the struct's size when it starts). With the same quality the coefficients, and so the decoded pixels, are
+exactly those of ``pyjpegli.encode``; only the entropy coding differs. jpegli's own progressive script (level 2)
+with optimized Huffman tables is 0.5 % smaller to 0.3 % larger than mozjpeg's lossless pass over pyjpegli's file, in a
+fifth of the time (BENCHMARKS.md, "The default at the encoder's own speed").
+
+The library releases the GIL while it encodes (ctypes does for every foreign call). Its inputs are checked here,
+because jpegli ends the process on an error (its ``error_exit``) and ctypes cannot unwind from a callback; what is
+left is running out of memory inside jpegli.
 """
 
 from __future__ import annotations
 
+import ctypes
 import functools
-import importlib.resources
-import json
+import importlib.metadata
+import importlib.util
 
 import numpy as np
-import torch
-from torch import Tensor
 
-from ..plugins import get_backend
-from .simulator import simulate
+SUPPORTED_PYJPEGLI = ("0.3.2",)  # the builds whose exported API and struct layout this module was checked against
+PROGRESSIVE_LEVEL = 2  # jpegli's richest scan script (cjpegli's default): DC, AC 1-2, AC 3-63 in three refinements
+_JCS_GRAYSCALE, _JCS_RGB = 1, 2
+_P = ctypes.c_void_p
+_INT = ctypes.c_int
+_UINT = ctypes.c_uint
 
-QUALITIES = tuple(range(20, 100, 5))  # where the dead zone is fitted; outside, the nearest fit holds
+
+class _CompressStruct(ctypes.Structure):
+    """``struct jpeg_compress_struct`` for JPEG_LIB_VERSION 62 (jpeglib.h), x86-64 and arm64 layouts alike."""
+
+    _fields_ = [
+        ("err", _P), ("mem", _P), ("progress", _P), ("client_data", _P), ("is_decompressor", _INT),
+        ("global_state", _INT), ("dest", _P), ("image_width", _UINT), ("image_height", _UINT),
+        ("input_components", _INT), ("in_color_space", _INT), ("input_gamma", ctypes.c_double),
+        ("data_precision", _INT), ("num_components", _INT), ("jpeg_color_space", _INT), ("comp_info", _P),
+        ("quant_tbl_ptrs", _P * 4), ("dc_huff_tbl_ptrs", _P * 4), ("ac_huff_tbl_ptrs", _P * 4),
+        ("arith_dc_L", ctypes.c_uint8 * 16), ("arith_dc_U", ctypes.c_uint8 * 16), ("arith_ac_K", ctypes.c_uint8 * 16),
+        ("num_scans", _INT), ("scan_info", _P), ("raw_data_in", _INT), ("arith_code", _INT),
+        ("optimize_coding", _INT), ("CCIR601_sampling", _INT), ("smoothing_factor", _INT), ("dct_method", _INT),
+        ("restart_interval", _UINT), ("restart_in_rows", _INT), ("write_JFIF_header", _INT),
+        ("JFIF_major_version", ctypes.c_uint8), ("JFIF_minor_version", ctypes.c_uint8),
+        ("density_unit", ctypes.c_uint8), ("X_density", ctypes.c_uint16), ("Y_density", ctypes.c_uint16),
+        ("write_Adobe_marker", _INT), ("next_scanline", _UINT), ("progressive_mode", _INT),
+        ("max_h_samp_factor", _INT), ("max_v_samp_factor", _INT), ("total_iMCU_rows", _UINT),
+        ("comps_in_scan", _INT), ("cur_comp_info", _P * 4), ("MCUs_per_row", _UINT), ("MCU_rows_in_scan", _UINT),
+        ("blocks_in_MCU", _INT), ("MCU_membership", _INT * 10), ("Ss", _INT), ("Se", _INT), ("Ah", _INT),
+        ("Al", _INT), ("master", _P), ("main", _P), ("prep", _P), ("coef", _P), ("marker", _P), ("cconvert", _P),
+        ("downsample", _P), ("fdct", _P), ("entropy", _P), ("script_space", _P), ("script_space_size", _INT),
+    ]  # fmt: skip
+
+
+_ERROR_MANAGER_BYTES = 256  # sizeof(struct jpeg_error_mgr) is 168 on 64-bit systems; jpegli_std_error fills it
 
 
 @functools.cache
-def _fit() -> tuple[np.ndarray, np.ndarray]:
-    record = json.loads((importlib.resources.files("rdjpeg") / "weights" / "jpegli-dead-zone.json").read_text())
-    return np.asarray(record["qualities"], np.float64), np.asarray(record["thresholds"], np.float64)
+def _library():
+    """pyjpegli's extension module, loaded as a C library (found without importing it), its functions typed."""
+    spec = importlib.util.find_spec("pyjpegli")
+    if spec is None or spec.origin is None:
+        raise ImportError("the jpegli encoder needs pyjpegli: pip install 'pyjpegli==0.3.2'")
+    version = importlib.metadata.version("pyjpegli")
+    if version not in SUPPORTED_PYJPEGLI:
+        raise ImportError(f"rdjpeg's jpegli encoder was checked against pyjpegli {', '.join(SUPPORTED_PYJPEGLI)}; "
+                          f"this environment has {version}: pip install 'pyjpegli==0.3.2'")  # fmt: skip
+    lib = ctypes.CDLL(spec.origin)
+    cinfo = ctypes.POINTER(_CompressStruct)
+    signatures = {
+        "jpegli_std_error": ([_P], _P),
+        "jpegli_CreateCompress": ([cinfo, _INT, ctypes.c_size_t], None),
+        "jpegli_mem_dest": ([cinfo, ctypes.POINTER(_P), ctypes.POINTER(ctypes.c_ulong)], None),
+        "jpegli_set_defaults": ([cinfo], None),
+        "jpegli_set_quality": ([cinfo, _INT, _INT], None),
+        "jpegli_set_progressive_level": ([cinfo, _INT], None),
+        "jpegli_start_compress": ([cinfo, _INT], None),
+        "jpegli_write_scanlines": ([cinfo, _P, _UINT], _UINT),
+        "jpegli_finish_compress": ([cinfo], None),
+        "jpegli_destroy_compress": ([cinfo], None),
+    }
+    for name, (arguments, result) in signatures.items():
+        function = getattr(lib, name)
+        function.argtypes, function.restype = arguments, result
+    libc = ctypes.CDLL(None)
+    libc.free.argtypes, libc.free.restype = [_P], None
+    return lib, libc.free
 
 
-def dead_zone(quality: Tensor) -> Tensor:
-    """(B, 2, 8, 8) float64 thresholds in steps (luma, chroma) for jpegli at each quality of (B,) ``quality``."""
-    qualities, thresholds = _fit()
-    q = np.clip(quality.detach().cpu().double().numpy(), qualities[0], qualities[-1])
-    i = np.clip(np.searchsorted(qualities, q, side="right"), 1, len(qualities) - 1)
-    t = ((q - qualities[i - 1]) / (qualities[i] - qualities[i - 1]))[:, None, None]
-    zone = thresholds[i - 1] + t * (thresholds[i] - thresholds[i - 1])
-    return torch.from_numpy(zone.reshape(-1, 2, 8, 8)).to(quality.device)
+def available() -> bool:
+    """Whether the jpegli encoder can be loaded here."""
+    try:
+        _library()
+    except (ImportError, OSError, AttributeError):
+        return False
+    return True
 
 
-def tables(quality: Tensor) -> Tensor:
-    """(B, 2, 8, 8) int64 quantization tables jpegli writes at each quality of (B,) ``quality`` (probed once each)."""
-    jpegli = get_backend("jpegli")
-    return torch.stack([torch.from_numpy(jpegli.tables(int(q)).astype(np.int64)) for q in quality.tolist()]).to(
-        quality.device
-    )
+def encode(pixels: np.ndarray, quality: int, progressive: bool = False) -> bytes:
+    """jpegli's JPEG of uint8 pixels, (H, W, 3) RGB or (H, W) gray, sides of 1 to
+    :data:`~rdjpeg.jpeg.tables.MAX_SIDE`, at ``quality`` 1..100 (jpegli's quality scale, adaptive quantization on,
+    4:2:0 for RGB). ``progressive``: jpegli's progressive scans with optimized Huffman tables; otherwise a baseline
+    file with the standard tables, byte for byte ``pyjpegli.encode``'s.
 
-
-def simulate_jpegli(x: Tensor, quality: Tensor, rounding: str = "mask", decode: bool = True):
-    """:func:`~rdjpeg.jpeg.simulator.simulate` of jpegli at (B,) ``quality``: its tables, its 4:2:0, its dead zone."""
-    return simulate(x, None, "4:2:0", rounding, tables(quality), decode=decode, dead_zone=dead_zone(quality).to(x))
-
-
-def rate_weights_path() -> str:
-    """The rate network fitted to jpegli's real files (``rdjpeg train rate --encoder jpegli``)."""
-    return str(importlib.resources.files("rdjpeg") / "weights" / "rate-jpegli.safetensors")
+    Example:
+        >>> data = encode(np.full((16, 24, 3), 128, np.uint8), 80, progressive=True)
+        >>> data[:2], b"\\xff\\xc2" in data  # SOI; a progressive frame
+        (b'\\xff\\xd8', True)
+    """
+    lib, free = _library()
+    pixels = np.ascontiguousarray(pixels)
+    height, width = pixels.shape[:2]
+    channels = 1 if pixels.ndim == 2 else 3
+    error_manager = ctypes.create_string_buffer(_ERROR_MANAGER_BYTES)
+    cinfo = _CompressStruct()
+    cinfo.err = lib.jpegli_std_error(error_manager)
+    lib.jpegli_CreateCompress(cinfo, 62, ctypes.sizeof(_CompressStruct))
+    out, size = _P(), ctypes.c_ulong(0)
+    try:
+        lib.jpegli_mem_dest(cinfo, ctypes.byref(out), ctypes.byref(size))
+        cinfo.image_width, cinfo.image_height, cinfo.input_components = width, height, channels
+        cinfo.in_color_space = _JCS_GRAYSCALE if channels == 1 else _JCS_RGB
+        lib.jpegli_set_defaults(cinfo)
+        lib.jpegli_set_quality(cinfo, quality, 1)
+        if progressive:
+            lib.jpegli_set_progressive_level(cinfo, PROGRESSIVE_LEVEL)
+            cinfo.optimize_coding = 1
+        lib.jpegli_start_compress(cinfo, 1)
+        rows = np.arange(height, dtype=np.uintp) * (width * channels) + pixels.ctypes.data
+        while cinfo.next_scanline < height:
+            start = cinfo.next_scanline
+            lib.jpegli_write_scanlines(cinfo, rows[start:].ctypes.data, height - start)
+        lib.jpegli_finish_compress(cinfo)
+        return ctypes.string_at(out, size.value)
+    finally:
+        lib.jpegli_destroy_compress(cinfo)
+        free(out)

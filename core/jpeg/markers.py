@@ -21,20 +21,38 @@ def _segment(marker: int, payload: bytes) -> bytes:
     return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
 
 
+def _c_int(value: int) -> int:
+    """``value`` as a C int holds it (Pillow hands the density to libjpeg through one)."""
+    return (value + 2**31) % 2**32 - 2**31
+
+
+# The types Pillow's JPEG save takes for each (it raises TypeError for others).
+METADATA_TYPES = {"exif": (bytes, Image.Exif), "xmp": (bytes, bytearray), "icc_profile": (bytes, bytearray),
+                  "comment": (str, bytes)}  # fmt: skip
+
+
+def check_metadata_types(options: dict) -> None:
+    """TypeError, as Pillow's, for a metadata option of a type Pillow's JPEG save does not take."""
+    for name, types in METADATA_TYPES.items():
+        value = options.get(name)
+        if value and not isinstance(value, types):
+            kinds = " or ".join(t.__name__ for t in types)
+            raise TypeError(f"{name} must be {kinds}, got {type(value).__name__}")
+
+
 def metadata_segments(exif=None, icc_profile=None, dpi=None, comment=None, xmp=None) -> list[bytes]:
-    """The segments for these options (Pillow's types and limits; its error words where it has them)."""
+    """The segments for these options, with Pillow's types (TypeError otherwise), limits and density arithmetic."""
+    check_metadata_types({"exif": exif, "icc_profile": icc_profile, "comment": comment, "xmp": xmp})
     out = []
-    x, y = (round(v) for v in dpi) if dpi is not None else (0, 0)
-    if x > 0 and y > 0:  # as Pillow: dots per inch only when both are positive, else the encoder's square pixels
-        if max(x, y) > 65535:
-            raise ValueError(f"dpi must be at most 65535, got {dpi!r}")
-        out.append(_segment(0xE0, b"JFIF\x00\x01\x01\x01" + struct.pack(">HH", x, y) + b"\x00\x00"))
+    x, y = (_c_int(round(v)) for v in dpi) if dpi is not None else (0, 0)
+    if x > 0 and y > 0:  # as Pillow: dots per inch only when both are positive, stored in 16 bits
+        out.append(_segment(0xE0, b"JFIF\x00\x01\x01\x01" + struct.pack(">HH", x & 0xFFFF, y & 0xFFFF) + b"\x00\x00"))
     if isinstance(exif, Image.Exif):
         exif = exif.tobytes()
     if exif:
         if len(exif) > _MAX_PAYLOAD:
             raise ValueError("EXIF data is too long")
-        out.append(_segment(0xE1, bytes(exif)))
+        out.append(_segment(0xE1, exif))
     if xmp:
         if len(xmp) + len(_XMP_ID) > _MAX_PAYLOAD:
             raise ValueError("XMP data is too long")
@@ -46,9 +64,9 @@ def metadata_segments(exif=None, icc_profile=None, dpi=None, comment=None, xmp=N
         out += [_segment(0xE2, b"ICC_PROFILE\x00" + bytes([i, len(chunks)]) + chunk)
                 for i, chunk in enumerate(chunks, 1)]  # fmt: skip
     if comment:
-        comment = comment.encode() if isinstance(comment, str) else bytes(comment)
+        comment = comment.encode() if isinstance(comment, str) else comment
         if len(comment) > _MAX_PAYLOAD:
-            raise ValueError("comment is too long for one JPEG segment")
+            raise ValueError("Comment is too long")  # Pillow's words
         out.append(_segment(0xFE, comment))
     return out
 

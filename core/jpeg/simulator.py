@@ -29,7 +29,14 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..validate import check_choice, check_image, quality_tensor, subsampling_name, tables_tensor
-from .tables import SUBSAMPLINGS, quality_tables
+from .tables import SUBSAMPLINGS, ijg_tables
+
+
+def quality_tables(quality: Tensor, device: torch.device | str | None = None) -> Tensor:
+    """Standard IJG tables for each quality of (B,) ``quality``: (B, 2, 8, 8) int64, index 0 luminance, 1 chrominance
+    (:func:`rdjpeg.jpeg.tables.ijg_tables` as a tensor)."""
+    return torch.from_numpy(ijg_tables(quality.detach().cpu().numpy())).to(device or quality.device)
+
 
 ROUNDINGS = ("mask", "ste", "cubic", "noise")
 
@@ -248,8 +255,8 @@ def adaptive_mask(u: Tensor, width: float | None = None, dead_zone: Tensor | flo
 
     ``u`` is the coefficient divided by its quantization step, so the mask adapts both to the quality (step) and to
     the content (coefficient magnitude): it closes on the dead zone |u| < ``dead_zone`` (½ for rounding; wider for
-    jpegli, :mod:`rdjpeg.jpeg.jpegli`), where the real quantizer outputs zero, with a logistic ramp ``width`` steps
-    wide (default :data:`MASK_WIDTH`).
+    jpegli, :mod:`rdjpeg.jpeg.jpegli_model`), where the real quantizer outputs zero, with a logistic ramp ``width``
+    steps wide (default :data:`MASK_WIDTH`).
     """
     return torch.sigmoid((u.abs() - dead_zone) / (MASK_WIDTH if width is None else width))
 
@@ -379,7 +386,7 @@ def simulate(x: Tensor, quality: Tensor | None, subsampling: str, rounding: str 
 
     ``dead_zone``: (B, 2, 8, 8) thresholds in quantization steps (luma, chroma): a coefficient with |u| below its
     threshold quantizes to 0, and the "mask" surrogate closes there. This models an encoder with a dead-zone
-    quantizer, such as jpegli (:mod:`rdjpeg.jpeg.jpegli`); None: libjpeg's rounding (a dead zone of ½).
+    quantizer, such as jpegli (:mod:`rdjpeg.jpeg.jpegli_model`); None: libjpeg's rounding (a dead zone of ½).
 
     When no gradient can flow (``x`` needs none, or grad mode is off) and the forward pass is the exact one, only the
     exact pipeline runs (about half the work), and ``proxy`` is None."""

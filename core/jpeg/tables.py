@@ -1,4 +1,4 @@
-"""IJG (libjpeg) quantization tables and quality scaling.
+"""IJG (libjpeg) quantization tables and quality scaling, and the format's limits that every encoder shares.
 
 The numbers and integer arithmetic follow libjpeg-turbo's ``jcparam.c`` exactly, so the simulator and every encoder
 backend that uses the standard tables agree on the quantizer.
@@ -6,7 +6,9 @@ backend that uses the standard tables agree on the quantizer.
 
 from __future__ import annotations
 
-import torch
+import numpy as np
+
+MAX_SIDE = 65500  # libjpeg's JPEG_MAX_DIMENSION (jpegli's and mozjpeg's too): pixels per side
 
 # Chroma subsampling: (horizontal, vertical) luma pixels per chroma sample. Pillow numbers them 0, 1, 2 in this order.
 SUBSAMPLINGS = {"4:4:4": (1, 1), "4:2:2": (2, 1), "4:2:0": (2, 2)}
@@ -35,13 +37,13 @@ STD_CHROMINANCE = (
 )  # fmt: skip
 
 
-def quality_scaling(quality: torch.Tensor) -> torch.Tensor:
-    """``jpeg_quality_scaling``: quality 1..100 → percentage scale factor (integer tensor)."""
-    q = quality.to(torch.int64).clamp(1, 100)
-    return torch.where(q < 50, torch.div(5000, q, rounding_mode="floor"), 200 - 2 * q)
+def quality_scaling(quality: np.ndarray) -> np.ndarray:
+    """``jpeg_quality_scaling``: qualities 1..100 → percentage scale factors (int64)."""
+    q = np.clip(np.asarray(quality, np.int64), 1, 100)
+    return np.where(q < 50, 5000 // q, 200 - 2 * q)
 
 
-def scaled_table(base: torch.Tensor, scale: torch.Tensor, force_baseline: bool = True) -> torch.Tensor:
+def scaled_table(base, scale: np.ndarray, force_baseline: bool = True) -> np.ndarray:
     """``jpeg_add_quant_table``: ``(base * scale + 50) // 100`` clamped to 1..255 (baseline) or 1..32767.
 
     Args:
@@ -51,17 +53,20 @@ def scaled_table(base: torch.Tensor, scale: torch.Tensor, force_baseline: bool =
     Returns:
         (B, 8, 8) int64 tables.
     """
-    base = base.reshape(1, 8, 8).to(torch.int64)
-    t = torch.div(base * scale.reshape(-1, 1, 1) + 50, 100, rounding_mode="floor")
-    return t.clamp(1, 255 if force_baseline else 32767)
+    t = (np.asarray(base, np.int64).reshape(1, 8, 8) * np.asarray(scale, np.int64).reshape(-1, 1, 1) + 50) // 100
+    return np.clip(t, 1, 255 if force_baseline else 32767)
 
 
-def quality_tables(quality: torch.Tensor, device: torch.device | str | None = None) -> torch.Tensor:
-    """Standard IJG tables for each quality: (B, 2, 8, 8) int64, index 0 luminance, 1 chrominance."""
-    scale = quality_scaling(quality.to(device))
-    lum = torch.tensor(STD_LUMINANCE, device=scale.device)
-    chrom = torch.tensor(STD_CHROMINANCE, device=scale.device)
-    return torch.stack([scaled_table(lum, scale), scaled_table(chrom, scale)], dim=1)
+def ijg_tables(quality) -> np.ndarray:
+    """Standard IJG tables for each quality (an int or a sequence of them): (B, 2, 8, 8) int64, index 0 luminance,
+    1 chrominance; what Pillow's encoder writes.
+
+    Example:
+        >>> ijg_tables(50)[0, 0, 0, :3]
+        array([16, 11, 10])
+    """
+    scale = quality_scaling(np.atleast_1d(quality))
+    return np.stack([scaled_table(STD_LUMINANCE, scale), scaled_table(STD_CHROMINANCE, scale)], axis=1)
 
 
 # JFIF RGB → YCbCr (CCIR 601) as floats; the simulator's exact path uses libjpeg's fixed-point form of the same matrix.

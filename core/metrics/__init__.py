@@ -24,7 +24,6 @@ from pytorch_msssim.ssim import _fspecial_gauss_1d, _ssim
 from torch import Tensor
 
 from ..files import read_weights
-from ..hookspecs import hookimpl
 from ..images import as_rgb, tensor_to_pixels
 from ..validate import check_images
 
@@ -49,10 +48,6 @@ class Metric:
     metrics, whose gradient at the unedited image is zero and which must see the artifacts to counter them
     (BENCHMARKS.md, "Where the distortion gradient is taken").
 
-    ``refinement_pays``: per-image refinement (``effort`` > 0) for this metric was measured to improve both judges,
-    SSIMULACRA2 and butteraugli, over effort 0; rdjpeg refuses ``effort`` for every other metric. No built-in metric
-    has it: refinement left MSE's files unchanged and made MS-SSIM's, LPIPS's and SSIMULACRA2's worse on the judges
-    (BENCHMARKS.md, "Per-image refinement, judged"). A plugin metric may set it with its own measurements.
     """
 
     name: str
@@ -60,7 +55,6 @@ class Metric:
     unit: str = ""
     gradient_at: str = "proxy"
     judge_only: bool = False
-    refinement_pays: bool = False
 
     def loss(self, x: Tensor, y: Tensor) -> Tensor:
         if self.judge_only:
@@ -282,14 +276,3 @@ def _psnr_hvsm():
         raise ImportError("psnr-hvs-m needs the psnr-hvsm package: pip install 'rdjpeg[judges]'") from error
     functions = psnr_hvsm.BACKENDS.get("cpp", psnr_hvsm.BACKENDS["numpy"])
     return functions["psnr_hvs_hvsm"], functions["bt601ycbcr"]
-
-
-@hookimpl
-def rdjpeg_register_metrics(register) -> None:
-    register(PSNR())
-    register(MSSSIM())
-    register(LPIPS())
-    register(SSIMULACRA2())
-    register(Butteraugli())
-    register(ButteraugliMax())
-    register(PSNRHVSM())

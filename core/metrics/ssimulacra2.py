@@ -23,9 +23,6 @@ and flat images, where the 4-norms and the final power have no derivative (their
 
 from __future__ import annotations
 
-import math
-
-import numpy as np
 import torch
 import torch.nn.functional as F
 from kornia.color import rgb_to_linear_rgb
@@ -33,44 +30,18 @@ from kornia.filters import filter2d_separable
 from torch import Tensor, nn
 
 from ..images import as_rgb
+from ..scores import MAPPING, MIN_SIDE, NUM_SCALES, OPSIN, OPSIN_BIAS, WEIGHTS, recursive_gaussian_taps
 from ..validate import check_images
 
-NUM_SCALES = 6
-MIN_SIDE = 8
 _C2 = 0.0009
-# libjxl's opsin absorbance matrix and bias (lib/jxl/cms/opsin_params.h).
-_OPSIN = (
-    (0.30, 1 - 0.30 - 0.078, 0.078),
-    (0.23, 1 - 0.23 - 0.078, 0.078),
-    (0.24342268924547819, 0.20476744424496821, 1 - 0.24342268924547819 - 0.20476744424496821),
-)
-_BIAS = 0.0037930732552754493
-# The 108 weights of Msssim::Score(), in the order channel (X, Y, B) → scale → norm (1, 4) → map (SSIM, artifact,
-# detail lost).
-_WEIGHTS = (
-    0.0, 0.0007376606707406586, 0.0, 0.0, 0.0007793481682867309, 0.0, 0.0, 0.0004371155730107379, 0.0,
-    1.1041726426657346, 0.00066284834129271, 0.00015231632783718752, 0.0, 0.0016406437456599754, 0.0,
-    1.8422455520539298, 11.441172603757666, 0.0, 0.0007989109436015163, 0.000176816438078653, 0.0,
-    1.8787594979546387, 10.94906990605142, 0.0, 0.0007289346991508072, 0.9677937080626833, 0.0,
-    0.00014003424285435884, 0.9981766977854967, 0.00031949755934435053, 0.0004550992113792063, 0.0, 0.0,
-    0.0013648766163243398, 0.0, 0.0, 0.0, 0.0, 0.0, 7.466890328078848, 0.0, 17.445833984131262,
-    0.0006235601634041466, 0.0, 0.0, 6.683678146179332, 0.00037724407979611296, 1.027889937768264,
-    225.20515300849274, 0.0, 0.0, 19.213238186143016, 0.0011401524586618361, 0.001237755635509985,
-    176.39317598450694, 0.0, 0.0, 24.43300999870476, 0.28520802612117757, 0.0004485436923833408, 0.0, 0.0, 0.0,
-    34.77906344483772, 44.835625328877896, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0008680556573291698, 0.0,
-    0.0, 0.0, 0.0, 0.0, 0.0005313191874358747, 0.0, 0.00016533814161379112, 0.0, 0.0, 0.0, 0.0, 0.0,
-    0.0004179171803251336, 0.0017290828234722833, 0.0, 0.0020827005846636437, 0.0, 0.0, 8.826982764996862,
-    23.19243343998926, 0.0, 95.1080498811086, 0.9863978034400682, 0.9834382792465353, 0.0012286405048278493,
-    171.2667255897307, 0.9807858872435379, 0.0, 0.0, 0.0, 0.0005130064588990679, 0.0, 0.00010854057858411537,
-)  # fmt: skip
 
 
 def _positive_xyb(linear: Tensor) -> Tensor:
     """Linear RGB (B, 3, H, W) → libjxl's XYB, made positive as ``MakePositiveXYB`` does."""
-    opsin = linear.new_tensor(_OPSIN)
-    mixed = torch.einsum("ij,bjhw->bihw", opsin, linear) + _BIAS
+    opsin = linear.new_tensor(OPSIN)
+    mixed = torch.einsum("ij,bjhw->bihw", opsin, linear) + OPSIN_BIAS
     # cube root; mixed ≥ bias for valid input, and the floor keeps the root's derivative finite for any input
-    mixed = mixed.clamp_min(1e-6).pow(1 / 3) - _BIAS ** (1 / 3)
+    mixed = mixed.clamp_min(1e-6).pow(1 / 3) - OPSIN_BIAS ** (1 / 3)
     x = 0.5 * (mixed[:, 0] - mixed[:, 1])
     y = 0.5 * (mixed[:, 0] + mixed[:, 1])
     b = mixed[:, 2]
@@ -81,25 +52,6 @@ def _downsample(linear: Tensor) -> Tensor:
     """2×2 box average; an odd last row/column is averaged with itself (libjxl clamps the coordinates)."""
     h, w = linear.shape[-2:]
     return F.avg_pool2d(F.pad(linear, (0, w % 2, 0, h % 2), mode="replicate"), 2)
-
-
-def recursive_gaussian_taps(sigma: float = 1.5) -> np.ndarray:
-    """The impulse response of libjxl's ``CreateRecursiveGaussian(sigma)``: taps for j = -N..N (the outer two are 0).
-
-    Its equations (33)–(57) solve for three weights βₖ of cosines at ωₖ = kπ/2N, k = 1, 3, 5.
-    """
-    radius = round(3.2795 * sigma + 0.2546)
-    omega = np.array([math.pi / (2 * radius) * k for k in (1, 3, 5)])
-    p = np.array([1, -1, 1]) / np.tan(0.5 * omega)
-    r = np.array([1, -1, 1]) * p * p / np.sin(omega)
-    rho = np.exp(-0.5 * sigma * sigma * omega * omega) / radius
-    d13, d35, d51 = p[0] * r[1] - r[0] * p[1], p[1] * r[2] - r[1] * p[2], p[2] * r[0] - r[2] * p[0]
-    zeta15, zeta35 = d35 / d13, d51 / d13
-    a = np.array([p, r, [zeta15, zeta35, 1.0]])
-    gamma = np.array([1.0, radius * radius - sigma * sigma, zeta15 * rho[0] + zeta35 * rho[1] + rho[2]])
-    beta = np.linalg.solve(a, gamma)
-    j = np.arange(-radius, radius + 1)
-    return (beta[:, None] * np.cos(omega[:, None] * j)).sum(0)
 
 
 _TAPS = recursive_gaussian_taps()
@@ -168,11 +120,11 @@ def _score(x: Tensor, y: Tensor) -> Tensor:
         features.append(_scale_features(_positive_xyb(lin1), _positive_xyb(lin2)))
     # (B, scales, 3, 2, 3) → channel, scale, norm, map: the order of libjxl's weights
     flat = torch.stack(features, 1).transpose(1, 2).flatten(1)
-    weights = flat.new_tensor(_WEIGHTS[: flat.shape[1]])
-    s = (flat.abs() * weights).sum(1) * 0.9562382616834844
-    s = 2.326765642916932 * s - 0.020884521182843837 * s * s + 6.248496625763138e-05 * s * s * s
+    weights = flat.new_tensor(WEIGHTS[: flat.shape[1]])
+    s = (flat.abs() * weights).sum(1) * MAPPING["scale"]
+    s = MAPPING["a"] * s + MAPPING["b"] * s * s + MAPPING["c"] * s * s * s
     positive = s > 0
-    return torch.where(positive, 100.0 - 10.0 * torch.where(positive, s, 1.0).pow(0.6276336467831387), 100.0)
+    return torch.where(positive, 100.0 - 10.0 * torch.where(positive, s, 1.0).pow(MAPPING["power"]), 100.0)
 
 
 def ssimulacra2_loss(x: Tensor, y: Tensor) -> Tensor:

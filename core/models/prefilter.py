@@ -31,9 +31,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..files import load_weights, read_weights, save_safetensors
-from ..hookspecs import hookimpl
-from ..jpeg.simulator import _dct_matrix
-from ..jpeg.tables import RGB_TO_YCBCR, quality_tables
+from ..jpeg.simulator import _dct_matrix, quality_tables
+from ..jpeg.tables import RGB_TO_YCBCR
 from ..plugins import loss_name
 from ..validate import check_image, check_int, quality_tensor
 
@@ -374,10 +373,3 @@ def prefilter(metric: str = "mse", pretrained: bool = True, device: torch.device
             _PRETRAINED[key] = load_prefilter(str(importlib.resources.files("rdjpeg") / "weights" /
                                               f"prefilter-{metric}.safetensors")).to(device)  # fmt: skip
     return _PRETRAINED[key]
-
-
-@hookimpl
-def rdjpeg_register_models(register) -> None:
-    """The shipped prefilters, one per metric, registered like any third-party model."""
-    for metric in pretrained_metrics():
-        register(metric, functools.partial(prefilter, metric))

@@ -89,8 +89,13 @@ class RateEstimator(nn.Module):
         return bits + 1000 * self.header[int(len(coefficients) > 1)]
 
 
-def rate_weights_path() -> str:
-    return str(importlib.resources.files("rdjpeg") / "weights" / "rate.safetensors")
+RATE_WEIGHTS = {"pillow": "rate.safetensors", "jpegli": "rate-jpegli.safetensors"}  # the shipped ones, per encoder
+
+
+def rate_weights_path(encoder: str = "pillow") -> str:
+    """The shipped rate network fitted to ``encoder``'s real files ("pillow": libjpeg-turbo; "jpegli":
+    ``rdjpeg train rate --encoder jpegli``)."""
+    return str(importlib.resources.files("rdjpeg") / "weights" / RATE_WEIGHTS[encoder])
 
 
 _PRETRAINED: dict[tuple[str, str], RateEstimator] = {}

@@ -16,7 +16,7 @@ training images, in the metric the model is trained for. The best checkpoint by 
 metric and the judges is lowest: no judge is traded for another.
 
 ``encoder="jpegli"`` trains for the default backend's encoder instead: the simulator's model of jpegli
-(:mod:`rdjpeg.jpeg.jpegli`: its tables and its dead zone), the rate network fitted to its real files
+(:mod:`rdjpeg.jpeg.jpegli_model`: its tables and its dead zone), the rate network fitted to its real files
 (``rate-jpegli.safetensors``, optimized head), λ(x) from its real encodes, validation with jpegli's real files
 (optimized, progressive); ``q`` is then jpegli's quality.
 
@@ -41,16 +41,16 @@ from torch import Tensor
 
 from ..files import write_atomically
 from ..images import roundtrip, tensor_to_pixels
-from ..jpeg import jpegli
+from ..jpeg import jpegli_model as jpegli
 from ..jpeg.backends import pillow_jpeg_bytes
 from ..jpeg.simulator import simulate, simulate_jpeg
 from ..jpeg.tables import PILLOW_SUBSAMPLING
 from ..models.lagrangian import estimate_lambda, measure_lambda, predict_lambda
 from ..models.masking import apply_masking
 from ..models.prefilter import Prefilter, load_prefilter, save_prefilter
-from ..models.rate import estimate_bits, rate_estimator, rho_proxy
-from ..pipeline import MASKED_METRICS
-from ..plugins import get_backend, get_metric, loss_name
+from ..models.rate import estimate_bits, rate_estimator, rate_weights_path, rho_proxy
+from ..plan import default_masking
+from ..plugins import get_backend, get_metric
 from ..report import bd_rate, bjontegaard_module
 from ..validate import check_choice, check_int, check_quality, subsampling_name
 from .data import ImagePool
@@ -99,7 +99,7 @@ class PrefilterConfig:
     def check(self) -> None:
         """Validate every field (TypeError / ValueError), and settle ``masking`` (None: as encode() does)."""
         if self.masking is None:
-            self.masking = loss_name(self.metric) in MASKED_METRICS
+            self.masking = default_masking(self.metric, {})
         check_choice("lambda_mode", self.lambda_mode, LAMBDAS)
         check_choice("rate", self.rate, RATES)
         check_choice("rounding", self.rounding, ROUNDINGS)
@@ -160,7 +160,7 @@ class RDLoss:
     def __init__(self, cfg: PrefilterConfig, calibration: dict | None = None) -> None:
         self.cfg, self.calibration = cfg, calibration
         self.metric = get_metric(cfg.metric)
-        self.rate_weights = cfg.rate_weights or (jpegli.rate_weights_path() if cfg.encoder == "jpegli" else None)
+        self.rate_weights = cfg.rate_weights or (rate_weights_path("jpegli") if cfg.encoder == "jpegli" else None)
 
     def lagrangian(self, x: Tensor, q: Tensor) -> Tensor:
         if self.cfg.lambda_mode == "fixed":

@@ -1,9 +1,10 @@
 """Train the rate network on real file sizes: ``rdjpeg train rate``.
 
 ``encoder="pillow"`` (default): Pillow's files with default and with optimized Huffman tables, from the simulator's
-libjpeg levels. ``encoder="jpegli"``: jpegli's own files (head "default") and those files after the default backend's
-lossless pass, optimized Huffman tables and progressive scans (head "optimize"), from the simulator's model of
-jpegli (:mod:`rdjpeg.jpeg.jpegli`); RGB 4:2:0 only, as jpegli writes.
+libjpeg levels. ``encoder="jpegli"``: jpegli's own files (head "default") and those files after mozjpeg's lossless
+pass, optimized Huffman tables and progressive scans (head "optimize"; the default backend's own jpegli progressive
+file is within −0.5 to +0.3 % of it), from the simulator's model of jpegli (:mod:`rdjpeg.jpeg.jpegli_model`); RGB
+4:2:0 only, as jpegli writes.
 
 With ``prefilters``, a share of the crops is first edited by those prefilter weights (at a random strength of their
 edits) before the real encoder measures them. Why: a prefilter trained through R̂ learns whatever R̂ underrates
@@ -21,7 +22,7 @@ from PIL import Image
 
 from ..files import save_safetensors
 from ..images import tensor_to_pixels
-from ..jpeg import jpegli
+from ..jpeg import jpegli_model as jpegli
 from ..jpeg.backends import pillow_jpeg_bytes
 from ..jpeg.simulator import simulate
 from ..jpeg.tables import PILLOW_SUBSAMPLING

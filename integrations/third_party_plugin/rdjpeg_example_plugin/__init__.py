@@ -13,7 +13,8 @@ from rdjpeg.metrics import Metric
 
 
 class MeanAbsoluteError(Metric):
-    """Mean absolute error of [0, 1] images (lower is better); differentiable, so per-image mode can use it."""
+    """Mean absolute error of [0, 1] images (lower is better): a score for ``rdjpeg evaluate`` and, being
+    differentiable, a loss for ``rdjpeg train prefilter --metric mae``."""
 
     name, higher_is_better, unit = "mae", False, ""
 

@@ -12,7 +12,8 @@ import importlib
 __version__ = "0.1.0"
 
 _EXPORTS = {  # name → the module that defines it
-    "Encoded": "plan", "Plan": "plan", "encode": "plan", "encode_to_size": "plan", "make_plan": "plan",
+    "Encoded": "targets", "Plan": "plan", "Target": "targets", "TargetNotReached": "targets", "encode": "plan",
+    "encode_to_size": "plan", "encode_to_target": "plan", "make_plan": "plan",
     "DiffJPEG": "jpeg.simulator", "JPEGSimulation": "jpeg.simulator", "diff_jpeg": "jpeg.simulator",
     "quality_tables": "jpeg.simulator", "simulate_jpeg": "jpeg.simulator",
     "estimate_lambda": "models.lagrangian", "fast_lambda": "models.lagrangian",

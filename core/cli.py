@@ -65,7 +65,7 @@ def compress(args: argparse.Namespace) -> int:
     from .compress import STDIO, plan_jobs, run_jobs
     from .plan import make_plan
 
-    options = {"metric": args.metric, "backend": args.backend, "max_bytes": args.max_bytes}
+    options = {"metric": args.metric, "backend": args.backend, "max_bytes": args.max_bytes, "target": args.target}
     if args.plain:
         options.update(prefilter=None, masking=False)
     table = int(args.table) if args.table and args.table.isdigit() else args.table
@@ -87,7 +87,13 @@ def compress(args: argparse.Namespace) -> int:
     def log(line: str) -> None:
         print(line, file=sys.stderr if to_stdout else sys.stdout)
 
-    result = run_jobs(jobs.jobs, plan, existing, args.jobs, progress, not args.strip, log, args.max_pixels)
+    import warnings
+
+    from .targets import TargetNotReached
+
+    warnings.simplefilter("ignore", TargetNotReached)  # each file's line says so
+    result = run_jobs(jobs.jobs, plan, existing, args.jobs, progress, not args.strip, log, args.max_pixels,
+                      args.report)  # fmt: skip
     if "signal" in result:
         print(f"rdjpeg: stopped by {signal.Signals(result['signal']).name}: {result['summary']}", file=sys.stderr)
         return 128 + result["signal"]
@@ -213,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train rdjpeg's networks").add_subparsers(dest="model", required=True)
     _add_train_rate(train)
     _add_train_prefilter(train)
+    _add_train_look(train)
     return parser
 
 
@@ -233,7 +240,8 @@ def _add_compress(commands) -> None:
         "--quality",
         type=_quality,
         metavar="1..100",
-        help="JPEG quality (default 75; with --max-bytes the highest quality tried, default 100)",
+        help="JPEG quality, the look of Pillow's JPEG at it, on every photo (default 75; with --max-bytes the "
+        "highest quality tried, default 100)",
     )
     p.add_argument("--metric", help="a learned pipeline: mse (the paper's, on Pillow's encoder), msssim, lpips "
                    "(default: none, rdjpeg's default encoder at the quality that keeps Pillow's look)")  # fmt: skip
@@ -245,6 +253,11 @@ def _add_compress(commands) -> None:
         "imagemagick (default), flat, ms-ssim, annex-k, psnr-hvs, klein, watson, ahumada, peterson or 0..8)",
     )
     p.add_argument("--max-bytes", type=int, help="target size: the highest quality whose file fits")
+    p.add_argument("--target", metavar="METRIC:VALUE",
+                   help="the smallest file whose score is at least this, measured: ssimulacra2:80 (50 medium, 70 "
+                   "high, 90 visually lossless) or psnr:40; each file's quality and score are printed")  # fmt: skip
+    p.add_argument("--report", metavar="FILE.csv|FILE.json",
+                   help="also write every file's result (bytes, quality, score, …) as a table")  # fmt: skip
     p.add_argument("--subsampling", choices=list(SUBSAMPLINGS), help="chroma subsampling (default 4:2:0)")
     p.add_argument("--optimize", action="store_true", help="optimized Huffman tables")
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
@@ -360,8 +373,26 @@ def _add_train_prefilter(train) -> None:
     p.set_defaults(run=train_prefilter)
 
 
+def train_look(args: argparse.Namespace) -> int:
+    from .train.look import train_look as run
+
+    run(args.data, args.out, args.workers, command=" ".join(["rdjpeg", *args.argv]))
+    return 0
+
+
+def _add_train_look(train) -> None:
+    """``rdjpeg train look``."""
+    p = train.add_parser("look", help="fit the look predictor (jpegli's SSIMULACRA2 and size per image) on real "
+                         "encodes of training images (resumable)")  # fmt: skip
+    p.add_argument("--data", nargs="+", required=True, help="folders of training images (never Kodak)")
+    p.add_argument("--out", required=True, help="folder for curves.jsonl (the measurements) and look.json")
+    p.add_argument("--workers", type=_positive, default=2, help="processes that measure (default 2)")
+    p.set_defaults(run=train_look)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = sys.argv[1:] if argv is None else argv  # what a training run records beside its weights
     try:
         return args.run(args)
     except (OSError, ValueError, ImportError) as error:

@@ -10,7 +10,9 @@ abandoned, their temporary files removed) and it reports what was written, skipp
 
 from __future__ import annotations
 
+import csv
 import io
+import json
 import os
 import signal
 import sys
@@ -20,13 +22,13 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 
 from PIL import Image
-from tqdm import tqdm
 
 from .files import EXISTING, find_images, write_atomically
 from .images import jpeg_mode
 from .plan import Plan
 from .plugins import get_backend
 from .runtime import Interrupted, exit_if_stopped, stop_on_signals, worker_pool
+from .targets import Encoded
 
 STDIO = "-"  # stdin as the input, stdout as the output
 STATUSES = ("ok", "skipped", "failed")
@@ -36,6 +38,21 @@ STATUSES = ("ok", "skipped", "failed")
 class Job:
     source: str
     target: str
+
+
+@dataclass(frozen=True)
+class Result:
+    """How one job ended (a row of ``--report``): status "ok", "skipped" or "failed", a one-line message, and for a
+    written file its size, the seconds it took and how it was chosen (:class:`rdjpeg.targets.Encoded`)."""
+
+    status: str
+    message: str
+    bytes: int = 0
+    seconds: float = 0.0
+    quality: int | None = None
+    score: float | None = None
+    reached: bool | None = None
+    lossless: bool = False
 
 
 @dataclass
@@ -89,8 +106,9 @@ def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> 
     return batch
 
 
-def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True, max_pixels: int | None = None):
-    """(status, message, bytes, seconds) for one job; status is "ok", "skipped" or "failed". Never raises for
+def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True,
+                 max_pixels: int | None = None) -> Result:  # fmt: skip
+    """The :class:`Result` of one job. Never raises for
     per-file problems (bad image, too many pixels, not enough memory, a broken weights file, an unwritable folder):
     they become "failed" with a one-line reason. EXIF and ICC profile are carried over when ``keep_metadata`` and the
     plan's backend can write them. ``max_pixels``: larger images fail before they are decoded."""
@@ -100,18 +118,19 @@ def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True
         return _exists(job, existing)
     try:
         source = io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source
-        data, message = encode_file(source, plan, keep_metadata, max_pixels)
+        encoded, message = encode_file(source, plan, keep_metadata, max_pixels)
         if job.target == STDIO:
-            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.write(encoded.data)
             sys.stdout.buffer.flush()
         else:
             os.makedirs(os.path.dirname(os.path.abspath(job.target)), exist_ok=True)
-            write_atomically(job.target, data, replace=existing == "overwrite")
+            write_atomically(job.target, encoded.data, replace=existing == "overwrite")
     except FileExistsError:
         return _exists(job, existing)  # another writer created it meanwhile: the same answer as before
     except FILE_ERRORS as error:
-        return "failed", one_line(error), 0, time.perf_counter() - start
-    return "ok", message, len(data), time.perf_counter() - start
+        return Result("failed", one_line(error), seconds=time.perf_counter() - start)
+    return Result("ok", message, len(encoded.data), time.perf_counter() - start, encoded.quality, encoded.score,
+                  encoded.reached if plan.target is not None else None, encoded.lossless)  # fmt: skip
 
 
 FILE_ERRORS = (OSError, ValueError, ImportError, RuntimeError, MemoryError, Image.DecompressionBombError)
@@ -122,18 +141,23 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _exists(job: Job, existing: str) -> tuple[str, str, int, float]:
+def _exists(job: Job, existing: str) -> Result:
     if existing == "skip":
-        return "skipped", f"{job.target} exists", 0, 0.0
-    return "failed", f"{job.target} exists (use --existing skip|overwrite)", 0, 0.0
+        return Result("skipped", f"{job.target} exists")
+    return Result("failed", f"{job.target} exists (use --existing skip|overwrite)")
 
 
 KEPT_METADATA = ("exif", "icc_profile")  # what a compressed file carries over from its source
 
 
-def encode_file(source, plan: Plan, keep_metadata: bool = True, max_pixels: int | None = None) -> tuple[bytes, str]:
-    """(JPEG bytes, "N bytes, bpp" message) of the image file ``source`` (a path or a binary file object) with
-    ``plan``: what one job does before writing (:func:`compress_one`)."""
+def encode_file(source, plan: Plan, keep_metadata: bool = True,
+                max_pixels: int | None = None) -> tuple[Encoded, str]:  # fmt: skip
+    """(the file, "N bytes, bpp, …" message) of the image file ``source`` (a path or a binary file object) with
+    ``plan``: what one job does before writing (:func:`compress_one`). A JPEG input never grows
+    (:meth:`rdjpeg.Plan.encode`'s ``source``)."""
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as f:
+            source = io.BytesIO(f.read())  # the bytes, for a JPEG input's lossless candidate
     with Image.open(source) as original:
         pixels = original.width * original.height
         if max_pixels is not None and pixels > max_pixels:  # the header only: nothing decoded yet
@@ -141,10 +165,23 @@ def encode_file(source, plan: Plan, keep_metadata: bool = True, max_pixels: int 
                              f"{max_pixels:,} (--max-pixels)")  # fmt: skip
         keep = keep_metadata and set(KEPT_METADATA) <= get_backend(plan.backend).options
         metadata = {k: original.info[k] for k in KEPT_METADATA if keep and original.info.get(k)}
+        jpeg = original.format == "JPEG" and original.mode in ("RGB", "L")
         image = jpeg_mode(original)
-    data, quality = plan.encode(image, metadata=metadata)
-    chosen = f", quality {quality}" if plan.max_bytes is not None else ""
-    return data, f"{len(data)} bytes, {8 * len(data) / pixels:.3f} bpp{chosen}"
+    encoded = plan.encode(image, metadata=metadata, source=source.getvalue() if jpeg else None)
+    return encoded, describe(encoded, plan, pixels)
+
+
+def describe(encoded: Encoded, plan: Plan, pixels: int) -> str:
+    """The line a batch prints for a written file."""
+    parts = [f"{len(encoded.data)} bytes", f"{8 * len(encoded.data) / pixels:.3f} bpp"]
+    if encoded.lossless:
+        parts.append("the input, losslessly optimized (no re-encode was smaller)")
+    elif plan.max_bytes is not None or plan.target is not None:
+        parts.append(f"quality {encoded.quality}")
+    if plan.target is not None:
+        below = "" if encoded.reached else f" (below the target {plan.target.value:g})"
+        parts.append(f"{plan.target.metric} {encoded.score:.2f}{below}")
+    return ", ".join(parts)
 
 
 @dataclass
@@ -156,20 +193,51 @@ class Report:
     total: int
     counts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(STATUSES, 0))
 
-    def __post_init__(self) -> None:
-        self.bar = tqdm(total=self.total, unit="image", desc="compress", disable=not self.progress, file=sys.stderr)
+    rows: list[tuple[Job, Result]] = field(default_factory=list)
 
-    def __call__(self, job: Job, result: tuple[str, str, int, float]) -> None:
-        status, message, _, seconds = result
-        self.counts[status] += 1
-        line = f"{job.source} -> {job.target}: {message}" + (f", {seconds:.1f} s" if status == "ok" else "")
-        if status == "failed":
-            tqdm.write(f"rdjpeg: error: {job.source}: {message}", file=sys.stderr)
-        elif self.progress:
-            tqdm.write(("skipped " if status == "skipped" else "") + line, file=sys.stderr)
+    def __post_init__(self) -> None:
+        self.bar = None
+        if self.progress:  # tqdm loads only for a bar (its import is a fifth of a one-file batch's start)
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=self.total, unit="image", desc="compress", file=sys.stderr)
+
+    def write(self, line: str) -> None:
+        if self.bar is not None:
+            self.bar.write(line, file=sys.stderr)
         else:
-            self.log(("skipped " if status == "skipped" else "") + line)
-        self.bar.update()
+            print(line, file=sys.stderr)
+
+    def __call__(self, job: Job, result: Result) -> None:
+        self.counts[result.status] += 1
+        self.rows.append((job, result))
+        line = f"{job.source} -> {job.target}: {result.message}" + (f", {result.seconds:.1f} s"
+                                                                    if result.status == "ok" else "")  # fmt: skip
+        if result.status == "failed":
+            self.write(f"rdjpeg: error: {job.source}: {result.message}")
+        elif self.progress:
+            self.write(("skipped " if result.status == "skipped" else "") + line)
+        else:
+            self.log(("skipped " if result.status == "skipped" else "") + line)
+        if self.bar is not None:
+            self.bar.update()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+    def table(self, path: str) -> None:
+        """Every finished job's :class:`Result` as CSV or JSON (by ``path``'s suffix), written atomically."""
+        rows = [{"source": job.source, "target": job.target, **vars(result)} for job, result in self.rows]
+        if path.lower().endswith(".json"):
+            data = json.dumps(rows, indent=1) + "\n"
+        else:
+            out = io.StringIO()
+            writer = csv.DictWriter(out, fieldnames=["source", "target", *Result.__dataclass_fields__])
+            writer.writeheader()
+            writer.writerows(rows)
+            data = out.getvalue()
+        write_atomically(path, data.encode())
 
     def summary(self) -> str:
         not_started = self.total - sum(self.counts.values())
@@ -178,10 +246,12 @@ class Report:
 
 
 def run_jobs(jobs: list[Job], plan: Plan, existing: str = "error", workers: int = 1, progress: bool = True,
-             keep_metadata: bool = True, log=print, max_pixels: int | None = None) -> dict:  # fmt: skip
+             keep_metadata: bool = True, log=print, max_pixels: int | None = None,
+             table: str | None = None) -> dict:  # fmt: skip
     """Compress every job with ``plan`` (in ``workers`` processes when it edits, else threads); returns counts of
     ok / skipped / failed (and "signal": the number of the signal that stopped the batch, when one did:
-    :class:`rdjpeg.runtime.Interrupted`)."""
+    :class:`rdjpeg.runtime.Interrupted`). ``table``: a CSV or JSON file of every finished job, written at the end
+    (also when a signal stops the batch)."""
     if existing not in EXISTING:
         raise ValueError(f"existing must be one of {EXISTING}, got {existing!r}")
     report = Report(progress, log, len(jobs))
@@ -194,9 +264,11 @@ def run_jobs(jobs: list[Job], plan: Plan, existing: str = "error", workers: int 
             else:
                 _run_in_pool(jobs, arguments, workers, report)
     except Interrupted as stop:
-        report.bar.close()
         return {**report.counts, "signal": stop.signum, "summary": report.summary()}
-    report.bar.close()
+    finally:
+        report.close()
+        if table is not None:
+            report.table(table)
     return {**report.counts, "summary": report.summary()}
 
 

@@ -23,7 +23,8 @@ MATCH = 0.02  # a file within ±2 % of the target counts as matched
 def nearest_size(encode: Callable[[int], bytes], target: int) -> tuple[int, bytes]:
     """(quality, bytes) of the file nearest ``target`` bytes: the largest that fits, or the next quality up."""
     try:
-        below = search_quality(encode, 100, target)[::-1]
+        found = search_quality(encode, 100, target)
+        below = (found.quality, found.data)
     except ValueError:  # even quality 1 is larger
         below = None
     q = below[0] + 1 if below else 1

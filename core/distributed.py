@@ -87,9 +87,9 @@ class Compressor:
             try:
                 with self.in_fs.open_input_file(source) as stream:
                     data = stream.read()
-                jpeg, message = encode_file(io.BytesIO(data), self.plan, self.keep_metadata)
-                self._write(target, jpeg)
-                status, size = "ok", len(jpeg)
+                encoded, message = encode_file(io.BytesIO(data), self.plan, self.keep_metadata)
+                self._write(target, encoded.data)
+                status, size = "ok", len(encoded.data)
             except FileExistsError:
                 status, message, size = "skipped", f"{target} exists", 0
             except FILE_ERRORS as error:

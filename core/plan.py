@@ -5,34 +5,33 @@ calls it: :func:`encode` and :func:`encode_to_size` here, the Pillow format, the
 transform, ``rdjpeg compress`` and the Ray path (one plan for a whole batch: bad options fail before the first file).
 
 Without a ``metric`` the plan writes the image unedited, with rdjpeg's default encoder (or Pillow's, for options
-only Pillow's encoder honours), and imports no torch. With one, the learned edits (:mod:`rdjpeg.edits`: prefilter
-network, adaptive DCT-domain masking) run first; they load torch when the plan is made.
+only Pillow's encoder honours), and imports no torch: at a ``quality`` that means a look (the same on every photo),
+at a ``target`` score measured on the file, or at the highest quality that fits ``max_bytes``. With a metric, the
+learned edits (:mod:`rdjpeg.edits`: prefilter network, adaptive DCT-domain masking) run first; they load torch.
+
+A JPEG input (``source``, its bytes) never grows: when its lossless optimization is no larger than the re-encode at
+the asked look, that is written.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from .images import decode_jpeg, image_to_pixels
+from .jpeg.markers import METADATA_OPTIONS, add_metadata
 from .jpeg.tables import MAX_SIDE
 from .plugins import get_backend, get_metric, get_model, loss_name, models
+from .targets import Encoded, Target, parse_target
 from .validate import check_int, check_quality
 
 # What the plan itself takes; every other option goes to the encoder backend, which says what it accepts.
-PLAN_OPTIONS = ("metric", "backend", "prefilter", "masking", "max_bytes")
+PLAN_OPTIONS = ("metric", "backend", "prefilter", "masking", "max_bytes", "target")
 DEFAULT_QUALITY = 75  # Pillow's
 MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose pipeline masks by default: BENCHMARKS.md, "Adaptive masking"
-
-
-class Encoded(NamedTuple):
-    """A written file and the quality it was written at (the one chosen, with ``max_bytes``)."""
-
-    data: bytes
-    quality: int
 
 
 @dataclass(frozen=True)
@@ -46,20 +45,31 @@ class Plan:
     metric: str | None = None  # None: no edit
     prefilter: Any = None  # a registered model's name or an nn.Module (with a metric), or None
     masking: bool = False
+    target: Target | None = None
 
     @property
     def edits(self) -> bool:
         """Whether the pixels are edited before the encoder sees them."""
         return self.prefilter is not None or self.masking
 
-    def encode(self, image, quality: int | None = None, metadata: dict | None = None) -> Encoded:
+    def encode(self, image, quality: int | None = None, metadata: dict | None = None,
+               source: bytes | None = None) -> Encoded:  # fmt: skip
         """The file for ``image`` (a PIL image in RGB or L, a uint8 array (H, W[, 1|3]) or a float tensor in
         [0, 1]); ``quality`` replaces the plan's; ``metadata`` (EXIF, ICC profile, … of the source) is written too.
+        ``source``: the JPEG file ``image`` was decoded from; its lossless optimization is written when no larger
+        (``Encoded.lossless``).
 
         Raises TypeError for an image of the wrong type, ValueError for a bad one (mode, size, gray for an encoder of
-        RGB only) or when no quality fits ``max_bytes``.
+        RGB only) or when no quality fits ``max_bytes``. Warns :class:`rdjpeg.targets.TargetNotReached` when the
+        image's best file is below the target.
         """
-        return self._encode(image, quality, metadata or {}, "write")
+        encoded = self._encode(image, quality, metadata or {}, "write")
+        if source is not None and not self.edits and source[:2] == b"\xff\xd8":
+            kept = optimized_jpeg(source, {**self.options, **(metadata or {})})
+            if kept is not None and len(kept) <= len(encoded.data):
+                score = None if self.target is None else 100.0  # the decoded input itself
+                return Encoded(kept, encoded.quality, score, True, encoded.encodes, encoded.scorings, lossless=True)
+        return encoded
 
     def roundtrip(self, pixels: np.ndarray, quality: int | None = None) -> np.ndarray:
         """What Pillow's decoder shows of this plan's file of uint8 ``pixels``, as (H, W) or (H, W, 3): the file is
@@ -86,6 +96,8 @@ class Plan:
             raise ValueError(f"JPEG is limited to {MAX_SIDE:,} pixels per side, got {width}×{height}")
         if gray and not backend.writes_gray:
             raise ValueError(f"the {backend.name!r} backend encodes RGB images only; this one is grayscale")
+        if self.target is not None:
+            return backend.write_to_target(pixels, self.target, **options)
         if self.max_bytes is not None:
             return search_quality(write, 100 if quality is None else quality, self.max_bytes)
         if quality is None and "qtables" in options:
@@ -95,7 +107,7 @@ class Plan:
 
 
 def make_plan(quality: int | None = None, *, metric: str | None = None, backend: str | None = None,
-              prefilter="auto", masking: bool | None = None, max_bytes: int | None = None,
+              prefilter="auto", masking: bool | None = None, max_bytes: int | None = None, target=None,
               **options) -> Plan:  # fmt: skip
     """Check the options of an encode once and choose its encoder.
 
@@ -113,6 +125,9 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
         masking: with a metric: adaptive DCT-domain masking after the prefilter. Default: on for "mse" (for MS-SSIM it
             is neutral, for LPIPS harmful: BENCHMARKS.md), off with custom ``qtables``, which it cannot model.
         max_bytes: the highest quality whose file fits in this many bytes (a binary search).
+        target: ``"ssimulacra2:80"`` (or ``"psnr:40"``): the smallest file of the default encoder whose score
+            against the image is at least that, measured (:mod:`rdjpeg.targets`); not with ``quality``,
+            ``max_bytes`` or a metric, which choose the file another way.
         **options: the backend's (Pillow's JPEG save options for "pillow": ``optimize``, ``subsampling``, ``exif``,
             ``qtables``, …; ``table`` for "mozjpeg").
 
@@ -131,7 +146,15 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
         max_bytes = check_int("max_bytes", max_bytes, 1)
     if masking is not None and not isinstance(masking, bool):
         raise TypeError(f"masking must be True, False or None, got {masking!r}")
+    if target is not None:
+        target = parse_target(target)
+        others = [k for k, v in (("quality", quality), ("max_bytes", max_bytes), ("metric", metric)) if v is not None]
+        if others:
+            raise ValueError(f"target and {' and '.join(others)} each choose the file; give one of them")
     name = resolve_backend(backend, metric, options)
+    if target is not None and name != "default":
+        raise ValueError(f"a target is reached with rdjpeg's default encoder, not the {name!r} backend"
+                         + ("" if backend else f" that {sorted(options)} need"))  # fmt: skip
     get_backend(name).check(options)  # the encoder's errors first: Pillow's, for Pillow's options
     if metric is None:
         asked = [edit for edit, on in (("prefilter", prefilter not in ("auto", None, False)), ("masking", masking))
@@ -153,7 +176,7 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
             raise ValueError("masking decides with the encoder's quantization tables and cannot model custom qtables")
         masking = default_masking(metric, options) if masking is None else masking
         prefilter = resolve_prefilter(prefilter, metric)
-    return Plan(name, options, quality, max_bytes, metric, prefilter, masking)
+    return Plan(name, options, quality, max_bytes, metric, prefilter, masking, target)
 
 
 def default_masking(metric: str, options: dict) -> bool:
@@ -227,6 +250,33 @@ def encode(image, quality: int | None = None, **options) -> bytes:
     return make_plan(quality, **options).encode(image).data
 
 
+def encode_to_target(image, target, **options) -> Encoded:
+    """The file :func:`encode` writes with ``target``, with the quality chosen and the score measured
+    (:class:`~rdjpeg.targets.Encoded`); a target the image cannot reach gives its best file, ``reached`` False and a
+    :class:`~rdjpeg.targets.TargetNotReached` warning.
+
+    Example:
+        >>> from PIL import Image
+        >>> image = Image.effect_mandelbrot((96, 64), (-2, -1.2, 1, 1.2), 100).convert("RGB")
+        >>> found = encode_to_target(image, "ssimulacra2:70")
+        >>> 70 <= found.score <= 72 and found.reached
+        True
+    """
+    return make_plan(target=target, **options).encode(image)
+
+
+def optimized_jpeg(source: bytes, options: dict) -> bytes | None:
+    """The JPEG file ``source`` losslessly optimized (mozjpeg's Huffman tables and progressive scans), its metadata
+    segments those ``options`` ask for (as a re-encode would carry); None when it cannot be read as a JPEG."""
+    import mozjpeg_lossless_optimization
+
+    try:
+        data = mozjpeg_lossless_optimization.optimize(source)
+    except ValueError:
+        return None
+    return add_metadata(data, **{k: options[k] for k in METADATA_OPTIONS & options.keys()})
+
+
 def encode_to_size(image, max_bytes: int, quality: int | None = None, **options) -> tuple[bytes, int]:
     """The file :func:`encode` writes with ``max_bytes`` (every other option as there), and the quality chosen.
 
@@ -236,4 +286,4 @@ def encode_to_size(image, max_bytes: int, quality: int | None = None, **options)
         >>> len(data) <= 1000 and 1 <= quality <= 100
         True
     """
-    return tuple(make_plan(quality, max_bytes=max_bytes, **options).encode(image))
+    return tuple(make_plan(quality, max_bytes=max_bytes, **options).encode(image)[:2])

@@ -183,7 +183,7 @@ class SSIMULACRA2:
         self._kept = self._original_planes() if keep else None
 
     def _original_planes(self) -> list[tuple]:
-        """Per scale: (its linear RGB's XYB, the blurred mean, the variance + C2, 1 + |x − mean|) of the original."""
+        """Per scale: (its linear RGB's XYB, the blurred mean, the variance, 1 + |x − mean|) of the original."""
         planes, lin = [], _linear(self.original)
         for scale in range(NUM_SCALES):
             if min(lin.shape[1:]) < MIN_SIDE:
@@ -192,7 +192,7 @@ class SSIMULACRA2:
                 lin = _downsample(lin)
             xyb, blur = _xyb(lin), _Blur(*lin.shape[1:])
             mean = np.stack([blur(c) for c in xyb])
-            variance = np.stack([blur(c * c) for c in xyb]) - mean * mean + np.float32(_C2)
+            variance = np.stack([blur(c * c) for c in xyb]) - mean * mean
             planes.append((xyb, mean, variance, 1.0 + np.abs(xyb - mean)))
         return planes
 
@@ -210,7 +210,9 @@ class SSIMULACRA2:
                 cross = blur(a * b) - mu1[c] * mu2
                 var2 = blur(b * b) - mu2 * mu2
                 mean_diff = mu1[c] - mu2
-                ssim = 1.0 - (1.0 - mean_diff * mean_diff) * (2 * cross + np.float32(_C2)) / (var1[c] + var2)
+                # (var1 + var2) + C2 rounds as 2·cross + C2 does for identical images: exactly 0 there
+                c2 = np.float32(_C2)
+                ssim = 1.0 - (1.0 - mean_diff * mean_diff) * (2 * cross + c2) / (var1[c] + var2 + c2)
                 ratio = (1.0 + np.abs(b - mu2)) / d1[c] - 1.0
                 norms.append([_norms(np.maximum(m, 0, out=m)) for m in (ssim, ratio, -ratio)])
         # (scales, channel, map, norm) → channel, scale, norm, map: the order of libjxl's weights

@@ -16,6 +16,8 @@ writes nothing.
 
 from __future__ import annotations
 
+import io
+
 from PIL import Image
 
 FORMAT = "RDJPEG"
@@ -101,7 +103,30 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     plan = make_plan(quality, **plan_options, **options)
     if plan.backend == "pillow" and not plan.edits and plan.max_bytes is None:
         return pillow_jpeg_bytes(im, **pillow_options)  # nothing to edit: Pillow's JPEG save, byte for byte
-    return plan.encode(im.convert("L") if im.mode == "1" else im.convert("RGB") if im.mode in AS_RGB else im).data
+    image = im.convert("L") if im.mode == "1" else im.convert("RGB") if im.mode in AS_RGB else im
+    return plan.encode(image, source=jpeg_source(im)).data
+
+
+def jpeg_source(im: Image.Image) -> bytes | None:
+    """The JPEG file ``im`` was opened from, when it can be read again (a path, or a file object still open) and
+    still decodes to ``im``'s pixels (not edited in place since): the input a save must not make larger."""
+    if im.format != "JPEG" or im.mode not in ("RGB", "L"):
+        return None
+    try:
+        fp = getattr(im, "fp", None)
+        if fp is not None and not getattr(fp, "closed", True):
+            fp.seek(0)
+            data = fp.read()
+        elif isinstance(getattr(im, "filename", None), str) and im.filename:
+            with open(im.filename, "rb") as f:
+                data = f.read()
+        else:
+            return None
+        with Image.open(io.BytesIO(data)) as again:
+            same = again.mode == im.mode and again.size == im.size and again.tobytes() == im.tobytes()
+    except (OSError, ValueError):
+        return None
+    return data if same else None
 
 
 def _save(im: Image.Image, fp, filename: str | bytes) -> None:

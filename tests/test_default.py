@@ -10,6 +10,7 @@ from PIL import Image
 import rdjpeg
 from rdjpeg.images import image_to_tensor
 from rdjpeg.jpeg.backends import quality_map
+from rdjpeg.look import look
 from rdjpeg.plugins import get_backend, get_metric
 from rdjpeg.report import bd_rate
 
@@ -24,10 +25,11 @@ def crops(shared) -> list[np.ndarray]:
     return [parrots, kodak]
 
 
-def held_out(shared) -> list[np.ndarray]:
-    """Two BSD200 photos that the quality map was not fitted on (it saw every 10th from the first)."""
-    names = ("105019.png", "24004.png")
-    return [np.asarray(Image.open(shared / "data" / "train" / "bsd200" / n).convert("RGB")) for n in names]
+def kodak_crops(shared) -> list[np.ndarray]:
+    """Five 256×256 Kodak crops (a check, never a fit: nothing is tuned on Kodak)."""
+    names = ("kodim03", "kodim07", "kodim13", "kodim20", "kodim23")
+    return [np.ascontiguousarray(np.asarray(Image.open(shared / "data" / "kodak" / f"{n}.png").convert("RGB"))
+                                 [64:320, 192:448]) for n in names]  # fmt: skip
 
 
 def ssimulacra2(a: np.ndarray, data: bytes) -> float:
@@ -36,20 +38,21 @@ def ssimulacra2(a: np.ndarray, data: bytes) -> float:
         return float(get_metric("ssimulacra2").score(image_to_tensor(a), decoded)[0])
 
 
-def test_quality_map_is_whole_and_monotone():
-    for kind in ("rgb", "gray"):
-        m = quality_map()[kind]["base"]
-        assert len(m) == 100 and all(1 <= q <= 100 for q in m) and m == sorted(m)
+def test_gray_quality_map_is_whole_and_monotone():
+    m = quality_map()["gray"]["base"]
+    assert len(m) == 100 and all(1 <= q <= 100 for q in m) and m == sorted(m)
 
 
-def test_quality_keeps_its_look(shared):
-    """Mean SSIMULACRA2 of the default at q within 3 points of Pillow's JPEG at q on two photos the map was not
-    fitted on (the issue's ±2 is measured on Kodak's 24 in BENCHMARKS.md; two images scatter more)."""
-    images = held_out(shared)
-    for q in (30, 50, 70, 90, 95):
-        ours = np.mean([ssimulacra2(a, rdjpeg.encode(a, q)) for a in images])
-        pillow = np.mean([ssimulacra2(a, get_backend("pillow").encode(a, q)) for a in images])
-        assert abs(ours - pillow) <= 3, (q, ours, pillow)
+def test_quality_means_one_look_on_every_photo(shared):
+    """``quality=q`` aims every photo at the look Pillow's JPEG at q gives a typical training photo: on five Kodak
+    crops the default's SSIMULACRA2 lies within 8 points of that aim and spreads less than Pillow's at q (loose
+    bounds on few images; the figures on all of Kodak are in BENCHMARKS.md)."""
+    crops = kodak_crops(shared)
+    for q in (30, 50, 70, 90):
+        ours = [ssimulacra2(a, rdjpeg.encode(a, q)) for a in crops]
+        pillow = [ssimulacra2(a, get_backend("pillow").encode(a, q)) for a in crops]
+        assert max(abs(s - look().pillow_look(q)) for s in ours) <= 8, (q, ours)
+        assert max(ours) - min(ours) < max(pillow) - min(pillow), (q, ours, pillow)
 
 
 def test_default_is_smaller_than_pillow_and_not_worse_than_the_peers(shared):

@@ -14,13 +14,16 @@ import importlib.resources
 import importlib.util
 import io
 import json
-import math
 import operator
 import threading
 
 import numpy as np
 from PIL import Image, ImageFile
 
+from ..images import decode_jpeg
+from ..look import features, look, lowest_quality
+from ..scores import SSIMULACRA2, psnr
+from ..targets import Encoded, Target, search
 from ..validate import check_pixels, check_quality, subsampling_name
 from . import jpegli
 from .markers import METADATA_OPTIONS, add_metadata, check_metadata_types, metadata_segments
@@ -274,9 +277,9 @@ class JpegliBackend(Backend):
 
 @functools.cache
 def quality_map() -> dict:
-    """The default encoder's quality maps (``weights/quality-map.json``, fitted on training images by the command in
-    it): for "rgb" and "gray", per Pillow quality 1..100, the ``base`` encoder quality, and for "rgb" the content
-    term (``intercept``, ``slope``, ``center``; see :meth:`DefaultBackend.write`)."""
+    """The default encoder's quality map for gray images (``weights/quality-map.json``, fitted on training images by
+    the command in it): per Pillow quality 1..100, mozjpeg's ``base`` quality of the same mean SSIMULACRA2. (RGB
+    images get theirs from the look predictor, :meth:`DefaultBackend.encoder_quality`.)"""
     return json.loads(importlib.resources.files("rdjpeg.weights").joinpath("quality-map.json").read_text())
 
 
@@ -329,14 +332,14 @@ class DefaultBackend(Backend):
         metadata_segments(**_metadata(options))
 
     def encoder_quality(self, pixels: np.ndarray, quality: int) -> int:
-        """The quality of this image's encoder (mozjpeg for gray, jpegli for RGB) for Pillow's ``quality``. RGB: the
-        mapped base quality, moved along the fitted line by the image's complexity, the log bits per pixel of
-        jpegli's baseline file at the base quality (jpegli spends relatively more on smooth images than Pillow)."""
+        """The quality of this image's encoder for Pillow's ``quality``. RGB: the lowest jpegli quality whose
+        predicted SSIMULACRA2 for this image (:mod:`rdjpeg.look`) reaches what Pillow's JPEG at ``quality`` gives a
+        typical photo, so that every photo gets that look; gray: mozjpeg's quality of the same mean look
+        (:func:`quality_map`)."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1]
-        fit, i = quality_map()["rgb"], quality - 1
-        complexity = math.log(8 * len(jpegli.encode(pixels, fit["base"][i])) / (pixels.shape[0] * pixels.shape[1]))
-        return min(100, max(1, round(fit["intercept"][i] + fit["slope"][i] * (complexity - fit["center"][i]))))
+        predictor = look()
+        return lowest_quality(predictor.ssimulacra2(features(pixels)), predictor.pillow_look(quality))
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         encoder = self.mozjpeg if pixels.ndim == 2 else self.jpegli
@@ -347,3 +350,15 @@ class DefaultBackend(Backend):
         if pixels.ndim == 2:
             return self.write(pixels, quality)
         return jpegli.encode(pixels, self.encoder_quality(pixels, quality))  # baseline: the same pixels, faster
+
+    def write_to_target(self, pixels: np.ndarray, target: Target, **options) -> Encoded:
+        """The smallest file whose score against ``pixels`` is at least ``target`` (:func:`rdjpeg.targets.search`):
+        RGB with jpegli, its first quality and the shape of the search from this image's predicted SSIMULACRA2
+        curve; gray with mozjpeg (no predictor: the measured scores alone)."""
+        gray = pixels.ndim == 2
+        encoder = self.mozjpeg if gray else self.jpegli
+        curve = look().ssimulacra2(features(pixels)) if not gray and target.metric == "ssimulacra2" else None
+        measure = SSIMULACRA2(pixels) if target.metric == "ssimulacra2" else functools.partial(psnr, pixels)
+        found = search(lambda q: encoder.write(pixels, q, optimize=True),
+                       lambda data: measure(decode_jpeg(data, gray)), target, curve)  # fmt: skip
+        return found._replace(data=add_metadata(found.data, **_metadata(options)))

@@ -1,0 +1,136 @@
+"""Targets (``target="ssimulacra2:80"``): the smallest file whose score against the original is at least the target,
+and what an encode reports (:class:`Encoded`).
+
+The search (:func:`search`) encodes a quality, decodes the file with Pillow and scores it (:mod:`rdjpeg.scores`);
+the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`) shifted through what was
+measured, or from the measured points alone, and a file in the window [target, target + 2] ends it. Scores are
+libjxl's computation; a guard of :data:`GUARD` points on each side of the window keeps the result inside it by
+libjxl's own binary too (BENCHMARKS.md, "SSIMULACRA2 in numpy").
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
+
+from .look import lowest_quality
+
+# name → (lowest, highest) target; higher is better. butteraugli stays a judge: nothing here aims at it.
+TARGET_METRICS = {"ssimulacra2": (10.0, 99.0), "psnr": (20.0, 60.0)}
+WINDOW = 2.0  # a search ends on a file scoring in [target, target + WINDOW]
+GUARD = 0.1  # points kept inside each end of the window, for the difference to libjxl's binary
+MAX_TRIALS = 8  # encodes (and scorings) at most; the best file that reaches the target so far is kept
+SLOPE = {"ssimulacra2": 0.6, "psnr": 0.15}  # a typical score gain per quality step, for a search with no curve
+
+
+class TargetNotReached(UserWarning):
+    """The image's best file is below the target: it is written, and this says so."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """A score to reach: ``metric`` (:data:`TARGET_METRICS`) at least ``value``."""
+
+    metric: str
+    value: float
+
+    def __str__(self) -> str:
+        return f"{self.metric}:{self.value:g}"
+
+
+def parse_target(target) -> Target:
+    """A :class:`Target` from ``"metric:value"`` (or a Target); TypeError for another type, ValueError for an unknown
+    metric, a value that is not a number or one out of the metric's range.
+
+    Example:
+        >>> parse_target("ssimulacra2:80")
+        Target(metric='ssimulacra2', value=80.0)
+    """
+    if isinstance(target, Target):
+        metric, value = target.metric, target.value
+    elif isinstance(target, str):
+        metric, _, text = target.partition(":")
+        metric = metric.strip().lower()
+        try:
+            value = float(text)
+        except ValueError:
+            raise ValueError(f"a target is 'metric:value', such as 'ssimulacra2:80', got {target!r}") from None
+    else:
+        raise TypeError(f"target must be a string such as 'ssimulacra2:80', got {type(target).__name__}")
+    if metric not in TARGET_METRICS:
+        raise ValueError(f"unknown target metric {metric!r}; targets: {', '.join(TARGET_METRICS)} (butteraugli "
+                         "stays a judge, never a target)")  # fmt: skip
+    low, high = TARGET_METRICS[metric]
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"a {metric} target must lie in {low:g}..{high:g}, got {value:g}")
+    return Target(metric, float(value))
+
+
+class Encoded(NamedTuple):
+    """A written file and how it was chosen.
+
+    ``quality``: the quality it was written at: the one asked for or chosen by ``max_bytes`` (on the backend's
+    scale: Pillow's for the default), or with a target the encoder's own (jpegli's, mozjpeg's for gray). ``score``:
+    the target metric's measured score (None without a target); ``reached``: whether it is at least the target;
+    ``encodes`` and ``scorings``: what the choice cost; ``lossless``: the file is the JPEG input, losslessly
+    optimized, because no re-encode at the asked look was smaller.
+    """
+
+    data: bytes
+    quality: int
+    score: float | None = None
+    reached: bool = True
+    encodes: int = 1
+    scorings: int = 0
+    lossless: bool = False
+
+
+def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,
+           curve: np.ndarray | None = None, start: int = 75) -> Encoded:  # fmt: skip
+    """The smallest-quality file whose score is at least ``target.value`` (+ :data:`GUARD`), ending on one inside
+    the window; ``curve``: the predicted score at every quality 1..100 (its first guess and its shape), else
+    ``start`` and :data:`SLOPE`. Warns :class:`TargetNotReached` when quality 100 is below the target."""
+    low, high = target.value + GUARD, target.value + WINDOW - GUARD
+    aim = (low + high) / 2
+    scores: dict[int, float] = {}
+    files: dict[int, bytes] = {}
+    q = lowest_quality(curve, aim) if curve is not None else start
+    for _ in range(MAX_TRIALS):
+        files[q] = write(q)
+        scores[q] = score(files[q])
+        passing = [k for k, s in scores.items() if s >= low]
+        best = min(passing, default=None)
+        failing = max((k for k, s in scores.items() if s < low), default=0)
+        if best is not None and scores[best] <= high:
+            break
+        upper = best if best is not None else 101
+        if upper - failing <= 1:  # no quality left between a failing and a passing one (or above 100)
+            break
+        q = min(upper - 1, max(failing + 1, _next_quality(q, scores[q], aim, curve, target.metric, scores)))
+        if q in scores:  # the guess came back to a tried quality: halve the interval instead
+            q = (failing + upper) // 2
+            if q in scores:
+                break
+    best = min((k for k, s in scores.items() if s >= low), default=None)
+    if best is None:  # nothing reached: the highest quality tried is the best file
+        best = max(scores)
+        warnings.warn(f"{target} is out of reach for this image: its best file scores {scores[best]:.2f}",
+                      TargetNotReached, stacklevel=3)  # fmt: skip
+    return Encoded(files[best], best, scores[best], scores[best] >= target.value, len(scores), len(scores))
+
+
+def _next_quality(q: int, measured: float, aim: float, curve, metric: str, scores: dict[int, float]) -> int:
+    """The next quality to try: the predicted curve through the last measurement, inverted at ``aim``; without a
+    curve, a secant through the two measurements nearest the aim (or the typical slope after one)."""
+    if curve is not None:
+        return lowest_quality(curve + (measured - curve[q - 1]), aim)
+    if len(scores) >= 2:
+        (q1, s1), (q2, s2) = sorted(scores.items(), key=lambda item: abs(item[1] - aim))[:2]
+        if s1 != s2:
+            return round(q1 + (aim - s1) * (q2 - q1) / (s2 - s1))
+    return round(q + (aim - measured) / SLOPE[metric])

@@ -1,12 +1,7 @@
-"""Fit the default pipeline's quality map on training images, so that ``quality=q`` keeps the look of Pillow's JPEG
-at q (mean SSIMULACRA2), never Kodak (``benchmarks/quality_check.py`` checks the fit there).
-
-* RGB (jpegli): per-image jpegli quality that matches Pillow's SSIMULACRA2 at q depends on the content (jpegli's
-  adaptive quantization spends relatively more on smooth images). For each q the fit is a line in the image's
-  complexity, the log bits per pixel of jpegli's unoptimized file at the base quality:
-  ``q' = base[q] + slope[q] · (log bpp − center[q])``, least squares over the images, the slope smoothed over q.
-  At save time that costs one more jpegli encode (a few ms).
-* Gray (mozjpeg, on the images' luminance): one quality per q (the mean curve), no content term.
+"""Fit the default pipeline's quality map for gray images on training images, so that ``quality=q`` keeps the look of
+Pillow's JPEG at q (mean SSIMULACRA2), never Kodak: mozjpeg, on the images' luminance, one quality per q (the mean
+curve). RGB images take their quality from the look predictor instead (``rdjpeg train look``; issue 27); until then
+this script fitted a per-q line in the image's complexity for jpegli, as BENCHMARKS.md ("The default") records.
 
     .venv/bin/python benchmarks/calibrate_quality.py --out core/weights/quality-map.json
 """
@@ -63,26 +58,6 @@ def match(target: np.ndarray, encoder_scores) -> np.ndarray:
     return np.interp(target, scores, ENCODER_QUALITIES)
 
 
-def fit_rgb(pillow: list[dict], encoder: list[dict]) -> dict:
-    mean_target = np.interp(Q, PILLOW_QUALITIES, np.mean([c["ssimulacra2"] for c in pillow], 0))
-    base = match(mean_target, np.mean([c["ssimulacra2"] for c in encoder], 0))
-    per_image = np.stack([match(np.interp(Q, PILLOW_QUALITIES, p["ssimulacra2"]), e["ssimulacra2"])
-                          for p, e in zip(pillow, encoder, strict=True)])  # fmt: skip
-    # Complexity: log bpp of the encoder's own file at the rounded base quality (what the runtime can measure).
-    base_q = np.clip(np.round(base), 1, 100)
-    x = np.stack([np.interp(base_q, ENCODER_QUALITIES, np.log(e["bpp"])) for e in encoder])
-    center = x.mean(0)
-    xc = x - center
-    slope = (xc * (per_image - per_image.mean(0))).sum(0) / np.maximum((xc**2).sum(0), 1e-9)
-    slope = np.convolve(np.pad(slope, 5, mode="edge"), np.ones(11) / 11, mode="valid")  # smooth over q
-    intercept = per_image.mean(0)
-    residual = per_image - (intercept + slope * xc)
-    return {"base": base_q.astype(int).tolist(), "intercept": intercept.round(3).tolist(),
-            "slope": slope.round(3).tolist(), "center": center.round(4).tolist(),
-            "rms_quality_error": {"fixed": float(np.sqrt(((per_image - base) ** 2).mean())),
-                                  "fitted": float(np.sqrt((residual**2).mean()))}}  # fmt: skip
-
-
 def fit_gray(pillow: list[dict], encoder: list[dict]) -> dict:
     mean_target = np.interp(Q, PILLOW_QUALITIES, np.mean([c["ssimulacra2"] for c in pillow], 0))
     return {"base": np.clip(np.round(match(mean_target, np.mean([c["ssimulacra2"] for c in encoder], 0))), 1,
@@ -103,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         curves = {}
         with ProcessPoolExecutor(args.jobs) as pool:
-            for kind, backend in (("rgb", "jpegli"), ("gray", "mozjpeg")):
+            for kind, backend in (("gray", "mozjpeg"),):
                 gray, n = kind == "gray", len(images)
                 curves[kind] = {
                     "pillow": list(pool.map(curve, images, ["pillow"] * n, [PILLOW_QUALITIES] * n, [gray] * n)),
@@ -116,10 +91,8 @@ def main(argv: list[str] | None = None) -> None:
         "date": datetime.date.today().isoformat(),
         "images": [os.path.basename(p) for p in images],
         "metric": "ssimulacra2",
-        "rgb": {"backend": "jpegli", **fit_rgb(curves["rgb"]["pillow"], curves["rgb"]["jpegli"])},
         "gray": {"backend": "mozjpeg", **fit_gray(curves["gray"]["pillow"], curves["gray"]["mozjpeg"])},
     }
-    print(json.dumps(result["rgb"]["rms_quality_error"]))
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
 

@@ -1,10 +1,11 @@
 """The look of a photo before it is encoded: the SSIMULACRA2 and the size each jpegli quality gives *this* image,
-predicted from cheap features of its pixels, in numpy and Pillow (no torch; about 2.5 ms, whatever the size).
+predicted from cheap features of its pixels, in numpy and Pillow (no torch; about 2 ms, whatever the size).
 
 The model (``weights/look.json``, fitted on training images by ``rdjpeg train look``, its command and record in the
 file): per jpegli quality of :data:`QUALITIES`, a ridge regression of SSIMULACRA2 and of log bits per pixel on the
-standardized :func:`features` and their squares; between them, linear interpolation. It also holds the look of
-Pillow's JPEG at each quality for a typical training photo, what ``quality=q`` aims at (:meth:`Look.pillow_look`).
+standardized :func:`features` and their squares; between them, linear interpolation. It also predicts the look of
+Pillow's JPEG of the image, and holds that look for a typical training photo: ``quality=q`` aims between the two
+(:meth:`Look.aim`).
 """
 
 from __future__ import annotations
@@ -29,10 +30,14 @@ TILE, MOST_TILES = 128, 12  # larger images are measured on this many 128×128 t
 
 def _block_sums(x: np.ndarray, n: int) -> np.ndarray:
     """Sums over n×n blocks of a uint8 or uint16 array (H, W) or (H, W, C) whose sides are multiples of n, as uint32
-    (H/n, W/n[, C]): contiguous integer reductions, fast, and no full-size temporary."""
+    (H/n, W/n[, C]): integer sums, exact, with no full-size temporary. Across columns, n strided adds: a reduction
+    over an axis of n with channels after it is about 3× slower."""
     h, w = x.shape[:2]
-    rows = x.reshape(h // n, n, w, *x.shape[2:]).sum(1, dtype=np.uint32)
-    return rows.reshape(h // n, w // n, n, *x.shape[2:]).sum(2, dtype=np.uint32)
+    rows = x.reshape(h // n, n, -1).sum(1, dtype=np.uint32).reshape(h // n, w // n, n, -1)
+    out = rows[:, :, 0].copy()
+    for k in range(1, n):
+        out += rows[:, :, k]
+    return out.reshape(h // n, w // n, *x.shape[2:])
 
 
 def _moments(x: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -112,6 +117,11 @@ def features(pixels: np.ndarray) -> np.ndarray | None:
     return np.asarray(out, np.float64)
 
 
+def nearest_quality(curve: np.ndarray, score: float) -> int:
+    """The quality 1..100 whose curve value is nearest ``score`` (the lowest of equals)."""
+    return int(np.argmin(np.abs(curve - score))) + 1
+
+
 def lowest_quality(curve: np.ndarray, score: float) -> int:
     """The lowest quality 1..100 whose curve value (a score at each quality 1..100) is at least ``score``; 100 when
     none is."""
@@ -121,19 +131,21 @@ def lowest_quality(curve: np.ndarray, score: float) -> int:
 
 class Look:
     """The fitted predictor (``weights/look.json``): ``ssimulacra2(f)`` and ``bpp(f)`` at every jpegli quality
-    1..100 for features ``f``; ``pillow_look(q)`` the SSIMULACRA2 of Pillow's JPEG at q for a typical photo."""
+    1..100 for features ``f``; ``pillow_look(q)`` the SSIMULACRA2 of Pillow's JPEG at q for a typical photo, and
+    ``aim(f, q)`` the look ``quality=q`` gives this photo."""
 
     def __init__(self, record: dict) -> None:
-        self.record = record
+        self.record, self.blend = record, float(record["blend"])
         self.mean, self.scale = (np.asarray(record["standardize"][k]) for k in ("mean", "scale"))
-        self.weights = {k: np.asarray(record["weights"][k]) for k in ("ssimulacra2", "log_bpp")}
-        self.qualities = np.asarray(record["qualities"])
+        self.weights = {k: np.asarray(v) for k, v in record["weights"].items()}
+        self.at = {"ssimulacra2": record["qualities"], "log_bpp": record["qualities"],
+                   "pillow_ssimulacra2": record["pillow_qualities"]}  # fmt: skip
         self._pillow = np.interp(np.arange(1, 101), record["pillow_qualities"], record["pillow_look"])
 
     def _predict(self, kind: str, f: np.ndarray | None) -> np.ndarray:
         z = np.zeros(len(self.mean)) if f is None else (np.concatenate([f, f * f]) - self.mean) / self.scale
         z = np.concatenate([[1.0], z])
-        return np.interp(np.arange(1, 101), self.qualities, self.weights[kind] @ z)
+        return np.interp(np.arange(1, 101), self.at[kind], self.weights[kind] @ z)
 
     def ssimulacra2(self, f: np.ndarray | None) -> np.ndarray:
         """The predicted SSIMULACRA2 of jpegli's file at qualities 1..100, made monotone (it never falls)."""
@@ -145,6 +157,13 @@ class Look:
 
     def pillow_look(self, quality: int) -> float:
         return float(self._pillow[quality - 1])
+
+    def aim(self, f: np.ndarray | None, quality: int) -> float:
+        """The look ``quality`` aims this photo at: Pillow's look at ``quality`` for a typical photo, moved by the
+        fitted share (``blend``, chosen on training images by the spread it keeps: ``rdjpeg.train.look``) toward
+        the look Pillow's JPEG would give this photo."""
+        typical = self.pillow_look(quality)
+        return typical + self.blend * (float(self._predict("pillow_ssimulacra2", f)[quality - 1]) - typical)
 
 
 @functools.cache

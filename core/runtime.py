@@ -8,8 +8,10 @@ import os
 import signal
 import threading
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
-from multiprocessing import get_context
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 PARENT_POLL_SECONDS = 0.5
 KILL_AFTER_SECONDS = 3.0
@@ -85,6 +87,9 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
 
     Spawned, not forked: a fork after torch has started its threads can deadlock.
     """
+    from concurrent.futures import ProcessPoolExecutor  # here: the default path, in threads, never needs them
+    from multiprocessing import get_context
+
     import torch
 
     threads = max(1, torch.get_num_threads() // workers)

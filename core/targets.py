@@ -3,9 +3,10 @@ and what an encode reports (:class:`Encoded`).
 
 The search (:func:`search`) encodes a quality, decodes the file with Pillow and scores it (:mod:`rdjpeg.scores`);
 the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`) shifted through what was
-measured, or from the measured points alone, and a file in the window [target, target + 2] ends it. Scores are
-libjxl's computation; a guard of :data:`GUARD` points on each side of the window keeps the result inside it by
-libjxl's own binary too (BENCHMARKS.md, "SSIMULACRA2 in numpy").
+measured, or from the measured points alone. A file in the window [target, target + 2] ends it, after one step
+down when the measured curve says the next lower quality passes too. The window is narrowed by guards that keep the
+result inside it by libjxl's own binary as well: rdjpeg's SSIMULACRA2 computes libjxl's algorithm but scores a
+little higher near the top (:data:`GUARD_BELOW`, measured on training images; BENCHMARKS.md, "SSIMULACRA2 in numpy").
 """
 
 from __future__ import annotations
@@ -23,7 +24,12 @@ from .look import lowest_quality
 # name → (lowest, highest) target; higher is better. butteraugli stays a judge: nothing here aims at it.
 TARGET_METRICS = {"ssimulacra2": (10.0, 99.0), "psnr": (20.0, 60.0)}
 WINDOW = 2.0  # a search ends on a file scoring in [target, target + WINDOW]
-GUARD = 0.1  # points kept inside each end of the window, for the difference to libjxl's binary
+# (target, points): the 95th percentile of rdjpeg's SSIMULACRA2 minus libjxl's binary at that look, on training
+# images: the window's low end is raised by it (interpolated), so that libjxl too scores the file at the target.
+GUARD_BELOW = ((60, 0.1), (74, 0.16), (81, 0.28), (86, 0.48), (90, 0.94))
+GUARD_ABOVE = 0.1  # rdjpeg's score is not measurably below libjxl's: a small margin at the window's top end
+AIM = 0.2  # where the guesses aim inside the window, from its low end: fewer bytes, no more encodes (simulated on
+STEP_DOWN = 0.8  # training images): after a hit, one lower quality is tried if predicted to pass by this margin
 MAX_TRIALS = 8  # encodes (and scorings) at most; the best file that reaches the target so far is kept
 SLOPE = {"ssimulacra2": 0.6, "psnr": 0.15}  # a typical score gain per quality step, for a search with no curve
 
@@ -92,21 +98,29 @@ class Encoded(NamedTuple):
 
 def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,
            curve: np.ndarray | None = None, start: int = 75) -> Encoded:  # fmt: skip
-    """The smallest-quality file whose score is at least ``target.value`` (+ :data:`GUARD`), ending on one inside
-    the window; ``curve``: the predicted score at every quality 1..100 (its first guess and its shape), else
-    ``start`` and :data:`SLOPE`. Warns :class:`TargetNotReached` when quality 100 is below the target."""
-    low, high = target.value + GUARD, target.value + WINDOW - GUARD
-    aim = (low + high) / 2
+    """The smallest-quality file whose score is at least the target (and the guard), ending on one inside the
+    window; ``curve``: the predicted score at every quality 1..100 (its first guess and its shape), else ``start``
+    and :data:`SLOPE`. Warns :class:`TargetNotReached` when quality 100 is below the target."""
+    guard = float(np.interp(target.value, *zip(*GUARD_BELOW, strict=True))) if target.metric == "ssimulacra2" else 0.0
+    low, high = target.value + guard, target.value + WINDOW - GUARD_ABOVE
+    aim = low + AIM * (high - low)
     scores: dict[int, float] = {}
     files: dict[int, bytes] = {}
-    q = lowest_quality(curve, aim) if curve is not None else start
-    for _ in range(MAX_TRIALS):
+
+    def trial(q: int) -> None:
         files[q] = write(q)
         scores[q] = score(files[q])
-        passing = [k for k, s in scores.items() if s >= low]
-        best = min(passing, default=None)
+
+    q = lowest_quality(curve, aim) if curve is not None else start
+    for _ in range(MAX_TRIALS):
+        trial(q)
+        best = min((k for k, s in scores.items() if s >= low), default=None)
         failing = max((k for k, s in scores.items() if s < low), default=0)
         if best is not None and scores[best] <= high:
+            lower = best - 1
+            if lower > failing and lower not in scores and len(scores) < MAX_TRIALS and \
+                    _predicted(lower, best, scores[best], curve, target.metric) >= low + STEP_DOWN:  # fmt: skip
+                trial(lower)
             break
         upper = best if best is not None else 101
         if upper - failing <= 1:  # no quality left between a failing and a passing one (or above 100)
@@ -122,6 +136,14 @@ def search(write: Callable[[int], bytes], score: Callable[[bytes], float], targe
         warnings.warn(f"{target} is out of reach for this image: its best file scores {scores[best]:.2f}",
                       TargetNotReached, stacklevel=3)  # fmt: skip
     return Encoded(files[best], best, scores[best], scores[best] >= target.value, len(scores), len(scores))
+
+
+def _predicted(q: int, known: int, measured: float, curve, metric: str) -> float:
+    """The score predicted at quality ``q`` from the one measured at ``known``: the curve through the measurement,
+    or the typical slope."""
+    if curve is not None:
+        return float(curve[q - 1] + measured - curve[known - 1])
+    return measured + (q - known) * SLOPE[metric]
 
 
 def _next_quality(q: int, measured: float, aim: float, curve, metric: str, scores: dict[int, float]) -> int:

@@ -39,6 +39,14 @@ def test_pillow_web_upload(folder, tmp_path):
     with Image.open(out) as im:
         assert im.size == (320, 240) and im.info["icc_profile"].endswith(b"icc") and im.info.get("progressive")
     assert out.stat().st_size <= 9000
+    at_look = tmp_path / "look.jpg"
+    run(str(ROOT / "pillow_web_upload.py"), str(src), str(at_look), "--max-side", "320", "--target", "ssimulacra2:70")
+    from rdjpeg.scores import SSIMULACRA2
+
+    with Image.open(src) as im:
+        resized = im.convert("RGB")
+        resized.thumbnail((320, 320), Image.Resampling.LANCZOS)
+    assert 70 <= SSIMULACRA2(np.asarray(resized))(np.asarray(Image.open(at_look).convert("RGB"))) <= 72
 
 
 def test_imageio_batch_convert(folder, tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 from PIL import Image, ImageFile
 
 from ..images import decode_jpeg
-from ..look import features, look, lowest_quality
+from ..look import features, look, nearest_quality
 from ..scores import SSIMULACRA2, psnr
 from ..targets import Encoded, Target, search
 from ..validate import check_pixels, check_quality, subsampling_name
@@ -332,14 +332,14 @@ class DefaultBackend(Backend):
         metadata_segments(**_metadata(options))
 
     def encoder_quality(self, pixels: np.ndarray, quality: int) -> int:
-        """The quality of this image's encoder for Pillow's ``quality``. RGB: the lowest jpegli quality whose
-        predicted SSIMULACRA2 for this image (:mod:`rdjpeg.look`) reaches what Pillow's JPEG at ``quality`` gives a
-        typical photo, so that every photo gets that look; gray: mozjpeg's quality of the same mean look
-        (:func:`quality_map`)."""
+        """The quality of this image's encoder for Pillow's ``quality``. RGB: the jpegli quality whose predicted
+        SSIMULACRA2 for this image (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it at (:meth:`Look.aim`:
+        near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks much alike); gray:
+        mozjpeg's quality of the same mean look (:func:`quality_map`)."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1]
-        predictor = look()
-        return lowest_quality(predictor.ssimulacra2(features(pixels)), predictor.pillow_look(quality))
+        predictor, f = look(), features(pixels)
+        return nearest_quality(predictor.ssimulacra2(f), predictor.aim(f, quality))
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         encoder = self.mozjpeg if pixels.ndim == 2 else self.jpegli

@@ -6,8 +6,9 @@ Two stages, both resumable from the output folder:
    :data:`~rdjpeg.look.QUALITIES` and Pillow's JPEG at every quality of :data:`PILLOW_QUALITIES`, each decoded by
    Pillow and scored with SSIMULACRA2 (:mod:`rdjpeg.scores`, libjxl's computation), with its size.
 2. **Fit** (``look.json``): per jpegli quality, a ridge regression from the image's features
-   (:func:`rdjpeg.look.features`) to its SSIMULACRA2 and to its log bits per pixel; and the look of Pillow's JPEG at
-   each quality for a typical photo (the median over the images), which ``quality=q`` aims at.
+   (:func:`rdjpeg.look.features`) to its SSIMULACRA2 and to its log bits per pixel; per Pillow quality, one to the
+   SSIMULACRA2 of Pillow's JPEG of the image; the look of Pillow's JPEG at each quality for a typical photo (the mean
+   over the images); and the blend ``quality=q`` aims with (:func:`choose_blend`).
 
 Images: BSD200 and Urban100 (never Kodak). BSD200's photos were JPEGs once, and on their old 8×8 grid an encoder at
 high quality nearly reproduces them; every image loses its first 3 rows and 5 columns, so that no encoder meets old
@@ -27,7 +28,7 @@ from ..files import image_paths, write_atomically
 from ..images import decode_jpeg
 from ..jpeg import jpegli
 from ..jpeg.backends import pillow_jpeg_bytes
-from ..look import FEATURES, QUALITIES, features
+from ..look import FEATURES, QUALITIES, features, nearest_quality
 from ..scores import SSIMULACRA2
 
 PILLOW_QUALITIES = tuple(range(5, 101, 5))
@@ -80,6 +81,9 @@ def measure_all(paths: list[str], out: str, workers: int = 2, log=print) -> list
 
 ALPHAS = (0.3, 1.0, 3.0, 10.0)  # ridge strengths tried; the one with the lowest cross-validated error is kept
 FOLDS = 10
+BLENDS = tuple(round(0.05 * k, 2) for k in range(21))  # shares of the image's own Pillow look, tried
+BLEND_QUALITIES = range(30, 91, 5)  # where the blend must keep its promise
+SPREAD_GAIN = 2.0  # the promise: the 5th percentile of the looks this much above Pillow's at each of those q
 
 
 def design(f: np.ndarray) -> np.ndarray:
@@ -134,6 +138,29 @@ def achieved(curves: np.ndarray, predicted: np.ndarray, targets) -> dict:
     return out
 
 
+def choose_blend(scores: np.ndarray, predicted: np.ndarray, pillow: np.ndarray, pillow_predicted: np.ndarray) -> dict:
+    """The largest share of the image's own (predicted) Pillow look that ``quality=q`` may aim with while the 5th
+    percentile of the looks reached stays :data:`SPREAD_GAIN` above Pillow's at every q of :data:`BLEND_QUALITIES`,
+    by cross-validated predictions on the training images. 0 evens every photo out to the typical look; 1 keeps each
+    photo's own Pillow look (Pillow's spread). A larger share follows photo sets whose looks differ from the training
+    photos' (the mean look stays nearer Pillow's on them) and costs less average efficiency."""
+    qualities, typical, gains = np.arange(1, 101), pillow.mean(0), {}
+    for blend in BLENDS:
+        worst = np.inf
+        for j, q in enumerate(PILLOW_QUALITIES):
+            if q not in BLEND_QUALITIES:
+                continue
+            reached = []
+            for real, guess, own in zip(scores, predicted, pillow_predicted[:, j], strict=True):
+                curve = np.maximum.accumulate(np.interp(qualities, QUALITIES, guess))
+                chosen = nearest_quality(curve, typical[j] + blend * (own - typical[j]))
+                reached.append(np.interp(chosen, QUALITIES, real))
+            worst = min(worst, np.percentile(reached, 5) - np.percentile(pillow[:, j], 5))
+        gains[blend] = round(float(worst), 3)
+    kept = max((b for b, g in gains.items() if g >= SPREAD_GAIN), default=0.0)
+    return {"blend": kept, "worst_spread_gain_by_blend": {str(b): g for b, g in gains.items()}}
+
+
 def fit(rows: list[dict], root: dict[str, str]) -> dict:
     """``look.json``'s content from measured rows (:func:`measure_all`); ``root`` maps a row's path to its file."""
     x = design(np.stack([features(training_pixels(root[row["path"]])) for row in rows]))
@@ -141,10 +168,14 @@ def fit(rows: list[dict], root: dict[str, str]) -> dict:
     log_bpp = np.log([8 * np.asarray(row["jpegli"]["bytes"]) / (row["height"] * row["width"]) for row in rows])
     errors = {a: float(np.sqrt(((cross_validated(x, scores, a) - scores) ** 2).mean())) for a in ALPHAS}
     alpha = min(errors, key=errors.get)
-    checked = {"ssimulacra2": cross_validated(x, scores, alpha), "log_bpp": cross_validated(x, log_bpp, alpha)}
-    models = {"ssimulacra2": ridge(x, scores, alpha), "log_bpp": ridge(x, log_bpp, alpha)}
     pillow = np.asarray([row["pillow"]["ssimulacra2"] for row in rows])
-    rms = {k: np.sqrt(((checked[k] - v) ** 2).mean(0)) for k, v in (("ssimulacra2", scores), ("log_bpp", log_bpp))}
+    checked = {"ssimulacra2": cross_validated(x, scores, alpha), "log_bpp": cross_validated(x, log_bpp, alpha),
+               "pillow_ssimulacra2": cross_validated(x, pillow, alpha)}  # fmt: skip
+    models = {"ssimulacra2": ridge(x, scores, alpha), "log_bpp": ridge(x, log_bpp, alpha),
+              "pillow_ssimulacra2": ridge(x, pillow, alpha)}  # fmt: skip
+    blend = choose_blend(scores, checked["ssimulacra2"], pillow, checked["pillow_ssimulacra2"])
+    rms = {k: np.sqrt(((checked[k] - v) ** 2).mean(0))
+           for k, v in (("ssimulacra2", scores), ("log_bpp", log_bpp), ("pillow_ssimulacra2", pillow))}  # fmt: skip
     return {
         "features": list(FEATURES),
         "qualities": list(QUALITIES),
@@ -152,12 +183,15 @@ def fit(rows: list[dict], root: dict[str, str]) -> dict:
         "weights": {k: m["weights"].round(8).tolist() for k, m in models.items()},
         "pillow_qualities": list(PILLOW_QUALITIES),
         "pillow_look": pillow.mean(0).round(4).tolist(),
+        "blend": blend["blend"],
         "record": {
             "images": len(rows),
             "alpha": alpha,
             "cross_validated_rmse_by_alpha": {str(a): round(e, 4) for a, e in errors.items()},
             "cross_validated_rmse_ssimulacra2": rms["ssimulacra2"].round(3).tolist(),
             "cross_validated_rmse_log_bpp": rms["log_bpp"].round(4).tolist(),
+            "cross_validated_rmse_pillow_ssimulacra2": rms["pillow_ssimulacra2"].round(3).tolist(),
+            "worst_spread_gain_by_blend": blend["worst_spread_gain_by_blend"],
             "open_loop_error_at_targets": achieved(scores, checked["ssimulacra2"], (30, 40, 50, 60, 70, 80, 90)),
         },
     }

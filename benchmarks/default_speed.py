@@ -1,7 +1,8 @@
 """The default at the encoder's own speed (issue 26): time, memory and bytes side by side in one run, medians.
 
 * ``save``: a 768×512 photo saved with ``img.save(buf, "RDJPEG", quality=q)`` beside Pillow's JPEG (plain and
-  ``optimize=True, progressive=True``), pyjpegli alone, mozjpeg 5 with cjpeg's defaults and the previous default's
+  ``optimize=True, progressive=True``), pyjpegli alone, the default's encoder alone (jpegli's progressive file at a
+  fixed quality: the save without the look's features), mozjpeg 5 with cjpeg's defaults and the previous default's
   path (two jpegli encodes, then mozjpeg-lossless-optimization's pass); rounds interleaved.
 * ``first``: the first save in a fresh process (imports included): wall time and peak RSS, RDJPEG against JPEG.
 * ``cli``: ``rdjpeg compress one.png -o one.jpg`` against a Python one-liner that opens and saves it with Pillow.
@@ -70,6 +71,7 @@ def save(photo: str, quality: int, rounds: int) -> dict:
     import pyvips
 
     import rdjpeg_plugins  # noqa: F401
+    from rdjpeg.jpeg import jpegli
 
     im = Image.open(photo).convert("RGB")
     pixels = np.asarray(im)
@@ -85,6 +87,7 @@ def save(photo: str, quality: int, rounds: int) -> dict:
                                                        progressive=True),
         "Pillow": lambda: im.save(io.BytesIO(), "JPEG", quality=quality),
         "pyjpegli alone": lambda: pyjpegli.encode(pixels.tobytes(), im.width, im.height, quality),
+        "the default's encoder alone (jpegli progressive, no look)": lambda: jpegli.encode(pixels, quality, True),
         "mozjpeg 5 (cjpeg defaults)": vips,
         "previous default's path": lambda: previous_default(pixels, quality),
     }, rounds)  # fmt: skip

@@ -1,8 +1,9 @@
-"""rdjpeg: rate-distortion-optimized JPEG for the image tools people already use.
+"""rdjpeg: smaller JPEGs at the look you ask for, from the image tools people already use.
 
-The names below load on first use, so that ``import rdjpeg`` and the default encode path stay light: torch and
-the learned pipelines load only when one of them is used (``rdjpeg.encode(image, 75, metric="mse")``,
-``rdjpeg.Prefilter``, the simulator).
+The product: :func:`encode`, :func:`make_plan` and targets (jpegli at the quality that gives this photo the asked
+look). The names below load on first use, so ``import rdjpeg`` stays light; the learned stack's names
+(``Prefilter``, the simulator, λ, masking, the rate network) come from :mod:`rdjpeg.learned`, which needs the
+``learned`` extra.
 """
 
 from __future__ import annotations
@@ -14,12 +15,12 @@ __version__ = "0.1.0"
 _EXPORTS = {  # name → the module that defines it
     "Encoded": "targets", "Plan": "plan", "Target": "targets", "TargetNotReached": "targets", "encode": "plan",
     "encode_to_size": "plan", "encode_to_target": "plan", "make_plan": "plan",
-    "DiffJPEG": "jpeg.simulator", "JPEGSimulation": "jpeg.simulator", "diff_jpeg": "jpeg.simulator",
-    "quality_tables": "jpeg.simulator", "simulate_jpeg": "jpeg.simulator",
-    "estimate_lambda": "models.lagrangian", "fast_lambda": "models.lagrangian",
-    "AdaptiveMasking": "models.masking", "adaptive_masking": "models.masking",
-    "Prefilter": "models.prefilter", "prefilter": "models.prefilter",
-    "RateEstimator": "models.rate", "estimate_bits": "models.rate",
+    "DiffJPEG": "learned.simulator", "JPEGSimulation": "learned.simulator", "diff_jpeg": "learned.simulator",
+    "quality_tables": "learned.simulator", "simulate_jpeg": "learned.simulator",
+    "estimate_lambda": "learned.models.lagrangian", "fast_lambda": "learned.models.lagrangian",
+    "AdaptiveMasking": "learned.models.masking", "adaptive_masking": "learned.models.masking",
+    "Prefilter": "learned.models.prefilter", "prefilter": "learned.models.prefilter",
+    "RateEstimator": "learned.models.rate", "estimate_bits": "learned.models.rate",
 }  # fmt: skip
 __all__ = ["__version__", *sorted(_EXPORTS)]
 

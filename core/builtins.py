@@ -1,8 +1,8 @@
-"""rdjpeg's built-in plugins, registered through the same hooks and entry point as a third party's (the
-``rdjpeg`` entry-point group in ``pyproject.toml``).
+"""rdjpeg's built-in extensions: the same hooks a third party implements (:mod:`rdjpeg.hookspecs`).
 
-Each hook imports what it registers when the plugin layer first asks for that kind: looking up an encoder backend,
-what the default path does, loads no metric, network or torch.
+Each hook imports what it registers when the registry first asks for that kind: looking up an encoder backend, what
+the default path does, loads no metric, network or torch. The metrics, prefilter models and evaluation codecs are the
+learned stack's (:mod:`rdjpeg.learned`), which needs the ``learned`` extra.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ def rdjpeg_register_backends(register) -> None:
 
 @hookimpl
 def rdjpeg_register_metrics(register) -> None:
-    from .metrics import LPIPS, MSSSIM, PSNR, PSNRHVSM, SSIMULACRA2, Butteraugli, ButteraugliMax
+    from .learned.metrics import LPIPS, MSSSIM, PSNR, PSNRHVSM, SSIMULACRA2, Butteraugli, ButteraugliMax
 
     for metric in (PSNR, MSSSIM, LPIPS, SSIMULACRA2, Butteraugli, ButteraugliMax, PSNRHVSM):
         register(metric())
@@ -31,7 +31,7 @@ def rdjpeg_register_models(register) -> None:
     """The shipped prefilters, one per metric."""
     import functools
 
-    from .models.prefilter import prefilter, pretrained_metrics
+    from .learned.models.prefilter import prefilter, pretrained_metrics
 
     for metric in pretrained_metrics():
         register(metric, functools.partial(prefilter, metric))
@@ -40,6 +40,6 @@ def rdjpeg_register_models(register) -> None:
 @hookimpl
 def rdjpeg_register_codecs(register) -> None:
     """``rdjpeg[:option=…+…]`` in ``rdjpeg evaluate --codecs``: :func:`rdjpeg.encode` with those options."""
-    from .evaluate import rdjpeg_codec
+    from .learned.evaluate import rdjpeg_codec
 
     register("rdjpeg", rdjpeg_codec)

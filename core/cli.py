@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import math
 import os
 import signal
 import sys
@@ -16,25 +15,22 @@ import sys
 from PIL import Image
 
 from . import __version__
+from .extras import require
 from .files import EXISTING, image_paths, write_atomically
 from .images import open_image
 from .jpeg.tables import SUBSAMPLINGS
-
-
-def _psnr(a, b) -> float:
-    import numpy as np
-
-    mse = float(np.mean((a.astype(np.float64) - b) ** 2))
-    return math.inf if mse == 0 else 10 * math.log10(255**2 / mse)
+from .registry import backends
 
 
 def simulate(args: argparse.Namespace) -> int:
     """Run the simulator on one image, compare with Pillow's real codec, optionally save the simulated decode."""
+    require("learned", "rdjpeg simulate")
     import numpy as np
     import torch
 
     from .images import image_to_tensor
-    from .jpeg.simulator import simulate_jpeg
+    from .learned.simulator import simulate_jpeg
+    from .scores import psnr
 
     image = open_image(args.input)
     a = np.asarray(image)
@@ -47,9 +43,9 @@ def simulate(args: argparse.Namespace) -> int:
     image.save(buf, "JPEG", quality=args.quality, subsampling=args.subsampling)
     real = np.asarray(Image.open(buf))
     print(f"{args.input}: {a.shape[1]}×{a.shape[0]}, quality {args.quality}, {args.subsampling}")
-    print(f"  simulated vs input:       {_psnr(out, a):.2f} dB")
+    print(f"  simulated vs input:       {psnr(a, out):.2f} dB")
     verdict = "bit-exact" if np.array_equal(out, real) else "differs"
-    print(f"  simulated vs real decode: {_psnr(out, real):.2f} dB ({verdict})")
+    print(f"  simulated vs real decode: {psnr(real, out):.2f} dB ({verdict})")
     print(f"  real file: {buf.tell()} bytes, {8 * buf.tell() / (a.shape[0] * a.shape[1]):.3f} bpp")
     if args.output:
         png = io.BytesIO()
@@ -138,10 +134,10 @@ def _csv(kind: type = str):
 
 def evaluate(args: argparse.Namespace) -> int:
     """Real-codec RD evaluation: table on stdout, JSON/markdown/plots in --out."""
-    from .evaluate import Codec
-    from .evaluate import evaluate as run_evaluation
-    from .plugins import get_metric
-    from .report import markdown_table, write_report
+    from .learned.evaluate import Codec
+    from .learned.evaluate import evaluate as run_evaluation
+    from .learned.report import markdown_table, write_report
+    from .registry import get_metric
 
     images = image_paths(args.images)
     if not images:
@@ -171,10 +167,10 @@ def evaluate(args: argparse.Namespace) -> int:
 
 
 def write_crops(images: list[str], codecs: list[str], quality: int, count: int, out: str) -> list[str]:
-    """Crop figures (:mod:`rdjpeg.crops`) for ``count`` images spread over the list, in ``out/crops``."""
+    """Crop figures (:mod:`rdjpeg.learned.crops`) for ``count`` images spread over the list, in ``out/crops``."""
     import numpy as np
 
-    from .crops import crop_figure
+    from .learned.crops import crop_figure
 
     folder = os.path.join(out, "crops")
     os.makedirs(folder, exist_ok=True)
@@ -191,17 +187,17 @@ def write_crops(images: list[str], codecs: list[str], quality: int, count: int, 
 
 
 def train_rate(args: argparse.Namespace) -> int:
-    from .train.rate import train_rate as run
+    from .learned.train.rate import train_rate as run
 
     run(args.data, args.out, steps=args.steps, batch=args.batch, lr=args.lr, hidden=args.hidden, seed=args.seed,
         val_every=args.val_every, minutes=args.minutes, init=args.init, prefilters=args.prefilters,
-        edited=args.edited, encoder=args.encoder)  # fmt: skip
+        edited=args.edited)  # fmt: skip
     return 0
 
 
 def train_prefilter(args: argparse.Namespace) -> int:
-    from .train.prefilter import PrefilterConfig
-    from .train.prefilter import train_prefilter as run
+    from .learned.train.prefilter import PrefilterConfig
+    from .learned.train.prefilter import train_prefilter as run
 
     fields = PrefilterConfig.__dataclass_fields__
     cfg = PrefilterConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
@@ -210,7 +206,7 @@ def train_prefilter(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="rdjpeg", description="Rate-distortion-optimized preprocessing for JPEG.")
+    parser = argparse.ArgumentParser(prog="rdjpeg", description="Smaller JPEGs at the look you ask for.")
     parser.add_argument("--version", action="version", version=f"rdjpeg {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     _add_compress(commands)
@@ -243,10 +239,11 @@ def _add_compress(commands) -> None:
         help="JPEG quality, the look of Pillow's JPEG at it, on every photo (default 75; with --max-bytes the "
         "highest quality tried, default 100)",
     )
-    p.add_argument("--metric", help="a learned pipeline: mse (the paper's, on Pillow's encoder), msssim, lpips "
-                   "(default: none, rdjpeg's default encoder at the quality that keeps Pillow's look)")  # fmt: skip
-    p.add_argument("--backend", help="JPEG encoder: default, pillow, mozjpeg, jpegli (default: 'default' without "
-                   "--metric, pillow with one)")  # fmt: skip
+    p.add_argument("--metric", help="a learned pipeline (the learned extra): mse (the paper's, on Pillow's encoder), "
+                   "msssim, lpips (default: none, rdjpeg's default encoder at the quality that keeps Pillow's look)"
+                   )  # fmt: skip
+    p.add_argument("--backend", help=f"JPEG encoder: {', '.join(backends())} (default: 'default' without --metric, "
+                   "pillow with one)")  # fmt: skip
     p.add_argument(
         "--table",
         help="the encoder's base quantization table, for backends that take one (mozjpeg: "
@@ -326,9 +323,6 @@ def _add_train_rate(train) -> None:
                    help="prefilter weights whose edits a share of the training crops gets, so that R̂ learns the "
                    "sizes of prefiltered images too")  # fmt: skip
     p.add_argument("--edited", type=float, default=0.5, help="share of crops edited by --prefilters (default 0.5)")
-    p.add_argument("--encoder", choices=("pillow", "jpegli"), default="pillow",
-                   help="whose real file sizes: Pillow's (default) or jpegli's, as the default backend writes "
-                   "them")  # fmt: skip
     p.set_defaults(run=train_rate)
 
 
@@ -353,13 +347,12 @@ def _add_train_prefilter(train) -> None:
     p.add_argument(
         "--lambda",
         dest="lambda_mode",
-        choices=["exact", "fast", "fixed"],
-        help="λ(x) from real encodes (default), its closed form, or one λ per quality (ablation)",
+        help="exact: λ(x) from real encodes (default); fast: its closed form; fixed: one λ per quality (ablation)",
     )
     p.add_argument("--lambda-scale", type=float, help="train at this multiple of λ(x) (default 1; > 1 makes the "
                    "network trade more distortion for rate)")  # fmt: skip
-    p.add_argument("--rate", choices=["network", "rho"], help="rate model: network (default) or ρ-proxy (ablation)")
-    p.add_argument("--rounding", choices=["mask", "ste", "cubic"], help="quantizer surrogate (default mask)")
+    p.add_argument("--rate", help="rate model: network (default) or rho, the ρ-domain proxy (ablation)")
+    p.add_argument("--rounding", help="quantizer surrogate: mask (default), ste or cubic")
     p.add_argument("--masking", action=argparse.BooleanOptionalAction,
                    help="train in front of adaptive masking (default: as encode() does, i.e. for mse)")  # fmt: skip
     p.add_argument("--val-every", type=int, help="steps between real-codec validations")
@@ -374,7 +367,7 @@ def _add_train_prefilter(train) -> None:
 
 
 def train_look(args: argparse.Namespace) -> int:
-    from .train.look import train_look as run
+    from .train_look import train_look as run
 
     run(args.data, args.out, args.workers, command=" ".join(["rdjpeg", *args.argv]))
     return 0

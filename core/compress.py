@@ -26,7 +26,7 @@ from PIL import Image
 from .files import EXISTING, find_images, write_atomically
 from .images import jpeg_mode
 from .plan import Plan
-from .plugins import get_backend
+from .registry import get_backend
 from .runtime import Interrupted, exit_if_stopped, stop_on_signals, worker_pool
 from .targets import Encoded
 
@@ -36,8 +36,10 @@ STATUSES = ("ok", "skipped", "failed")
 
 @dataclass(frozen=True)
 class Job:
+    """One input file and the path its JPEG is written to."""
+
     source: str
-    target: str
+    output: str
 
 
 @dataclass(frozen=True)
@@ -96,37 +98,58 @@ def plan_jobs(inputs: list[str], output: str, follow_symlinks: bool = False) -> 
         return Batch([Job(found[0][0], output)], batch.skipped)
     root, seen = os.path.abspath(output), {}
     for source, relative in found:
-        target = os.path.join(output, os.path.splitext(relative)[0] + ".jpg")
-        if os.path.commonpath([root, os.path.abspath(target)]) != root:
+        path = os.path.join(output, os.path.splitext(relative)[0] + ".jpg")
+        if os.path.commonpath([root, os.path.abspath(path)]) != root:
             raise ValueError(f"{source} would be written outside {output}")
-        if target in seen:
-            raise ValueError(f"{source} and {seen[target]} would both be written to {target}")
-        seen[target] = source
-        batch.jobs.append(Job(source, target))
+        if path in seen:
+            raise ValueError(f"{source} and {seen[path]} would both be written to {path}")
+        seen[path] = source
+        batch.jobs.append(Job(source, path))
     return batch
 
 
-def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True,
-                 max_pixels: int | None = None) -> Result:  # fmt: skip
-    """The :class:`Result` of one job. Never raises for
+class Files:
+    """Where a batch reads its inputs and writes its outputs: here, the local file system, with ``-`` for stdin and
+    stdout; outputs are written atomically and only a regular file is replaced (:func:`rdjpeg.files.write_atomically`).
+    The Ray path reads and writes a pyarrow file system instead (:class:`rdjpeg.distributed.StoreFiles`)."""
+
+    def read(self, path: str) -> bytes:
+        if path == STDIO:
+            return sys.stdin.buffer.read()
+        with open(path, "rb") as f:
+            return f.read()
+
+    def exists(self, path: str) -> bool:
+        return path != STDIO and os.path.lexists(path)
+
+    def write(self, path: str, data: bytes, replace: bool) -> None:
+        """``data`` as ``path``; FileExistsError when it exists and ``replace`` is False."""
+        if path == STDIO:
+            sys.stdout.buffer.write(data)
+            sys.stdout.buffer.flush()
+            return
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        write_atomically(path, data, replace=replace)
+
+
+LOCAL_FILES = Files()
+
+
+def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True, max_pixels: int | None = None,
+                 files: Files = LOCAL_FILES) -> Result:  # fmt: skip
+    """The :class:`Result` of one job: what ``rdjpeg compress`` and the Ray path do for each file. Never raises for
     per-file problems (bad image, too many pixels, not enough memory, a broken weights file, an unwritable folder):
     they become "failed" with a one-line reason. EXIF and ICC profile are carried over when ``keep_metadata`` and the
     plan's backend can write them. ``max_pixels``: larger images fail before they are decoded."""
     exit_if_stopped()
     start = time.perf_counter()
-    if job.target != STDIO and os.path.lexists(job.target) and existing != "overwrite":
-        return _exists(job, existing)
+    if existing != "overwrite" and files.exists(job.output):
+        return exists(job, existing)
     try:
-        source = io.BytesIO(sys.stdin.buffer.read()) if job.source == STDIO else job.source
-        encoded, message = encode_file(source, plan, keep_metadata, max_pixels)
-        if job.target == STDIO:
-            sys.stdout.buffer.write(encoded.data)
-            sys.stdout.buffer.flush()
-        else:
-            os.makedirs(os.path.dirname(os.path.abspath(job.target)), exist_ok=True)
-            write_atomically(job.target, encoded.data, replace=existing == "overwrite")
+        encoded, message = encode_file(files.read(job.source), plan, keep_metadata, max_pixels)
+        files.write(job.output, encoded.data, replace=existing == "overwrite")
     except FileExistsError:
-        return _exists(job, existing)  # another writer created it meanwhile: the same answer as before
+        return exists(job, existing)  # another writer created it meanwhile: the same answer as before
     except FILE_ERRORS as error:
         return Result("failed", one_line(error), seconds=time.perf_counter() - start)
     return Result("ok", message, len(encoded.data), time.perf_counter() - start, encoded.quality, encoded.score,
@@ -141,24 +164,33 @@ def one_line(error: BaseException) -> str:
     return " ".join(str(error).split()) or type(error).__name__
 
 
-def _exists(job: Job, existing: str) -> Result:
+def exists(job: Job, existing: str) -> Result:
+    """The result of a job whose output exists, by the ``existing`` policy ("skip" or "error")."""
     if existing == "skip":
-        return Result("skipped", f"{job.target} exists")
-    return Result("failed", f"{job.target} exists (use --existing skip|overwrite)")
+        return Result("skipped", f"{job.output} exists")
+    return Result("failed", f"{job.output} exists (use --existing skip|overwrite)")
+
+
+def row(job: Job, result: Result) -> dict:
+    """A job and how it ended, as one row of a report table."""
+    return {"source": job.source, "output": job.output, **vars(result)}
+
+
+def summary(counts: dict[str, int], total: int) -> str:
+    """The line "N written, N skipped, N failed[, N not started]" for a batch of ``total`` jobs."""
+    not_started = total - sum(counts.values())
+    return (f"{counts['ok']} written, {counts['skipped']} skipped, {counts['failed']} failed"
+            + (f", {not_started} not started" if not_started else ""))  # fmt: skip
 
 
 KEPT_METADATA = ("exif", "icc_profile")  # what a compressed file carries over from its source
 
 
-def encode_file(source, plan: Plan, keep_metadata: bool = True,
+def encode_file(data: bytes, plan: Plan, keep_metadata: bool = True,
                 max_pixels: int | None = None) -> tuple[Encoded, str]:  # fmt: skip
-    """(the file, "N bytes, bpp, …" message) of the image file ``source`` (a path or a binary file object) with
-    ``plan``: what one job does before writing (:func:`compress_one`). A JPEG input never grows
-    (:meth:`rdjpeg.Plan.encode`'s ``source``)."""
-    if isinstance(source, (str, os.PathLike)):
-        with open(source, "rb") as f:
-            source = io.BytesIO(f.read())  # the bytes, for a JPEG input's lossless candidate
-    with Image.open(source) as original:
+    """(the file, "N bytes, bpp, …" message) of the image file ``data`` with ``plan``: what one job does before
+    writing (:func:`compress_one`). A JPEG input never grows (:meth:`rdjpeg.Plan.encode`'s ``source``)."""
+    with Image.open(io.BytesIO(data)) as original:
         pixels = original.width * original.height
         if max_pixels is not None and pixels > max_pixels:  # the header only: nothing decoded yet
             raise ValueError(f"{original.width}×{original.height} = {pixels:,} pixels, over the limit of "
@@ -167,7 +199,7 @@ def encode_file(source, plan: Plan, keep_metadata: bool = True,
         metadata = {k: original.info[k] for k in KEPT_METADATA if keep and original.info.get(k)}
         jpeg = original.format == "JPEG" and original.mode in ("RGB", "L")
         image = jpeg_mode(original)
-    encoded = plan.encode(image, metadata=metadata, source=source.getvalue() if jpeg else None)
+    encoded = plan.encode(image, metadata=metadata, source=data if jpeg else None)
     return encoded, describe(encoded, plan, pixels)
 
 
@@ -211,7 +243,7 @@ class Report:
     def __call__(self, job: Job, result: Result) -> None:
         self.counts[result.status] += 1
         self.rows.append((job, result))
-        line = f"{job.source} -> {job.target}: {result.message}" + (f", {result.seconds:.1f} s"
+        line = f"{job.source} -> {job.output}: {result.message}" + (f", {result.seconds:.1f} s"
                                                                     if result.status == "ok" else "")  # fmt: skip
         if result.status == "failed":
             self.write(f"rdjpeg: error: {job.source}: {result.message}")
@@ -228,21 +260,19 @@ class Report:
 
     def table(self, path: str) -> None:
         """Every finished job's :class:`Result` as CSV or JSON (by ``path``'s suffix), written atomically."""
-        rows = [{"source": job.source, "target": job.target, **vars(result)} for job, result in self.rows]
+        rows = [row(job, result) for job, result in self.rows]
         if path.lower().endswith(".json"):
             data = json.dumps(rows, indent=1) + "\n"
         else:
             out = io.StringIO()
-            writer = csv.DictWriter(out, fieldnames=["source", "target", *Result.__dataclass_fields__])
+            writer = csv.DictWriter(out, fieldnames=["source", "output", *Result.__dataclass_fields__])
             writer.writeheader()
             writer.writerows(rows)
             data = out.getvalue()
         write_atomically(path, data.encode())
 
     def summary(self) -> str:
-        not_started = self.total - sum(self.counts.values())
-        return (f"{self.counts['ok']} written, {self.counts['skipped']} skipped, {self.counts['failed']} failed"
-                + (f", {not_started} not started" if not_started else ""))  # fmt: skip
+        return summary(self.counts, self.total)
 
 
 def run_jobs(jobs: list[Job], plan: Plan, existing: str = "error", workers: int = 1, progress: bool = True,

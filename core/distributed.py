@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import io
 import os
-import time
 
-from .compress import FILE_ERRORS, STATUSES, encode_file, one_line
-from .files import EXISTING, IMAGE_SUFFIXES, find_images, write_atomically
+from .compress import STATUSES, Files, Job, Result, compress_one, exists, row
+from .compress import summary as batch_summary
+from .files import EXISTING, IMAGE_SUFFIXES, find_images
 from .plan import Plan, make_plan
 
 
@@ -36,13 +36,39 @@ def _filesystem(uri: str):
     return fs.FileSystem.from_uri(uri)
 
 
-def list_jobs(inputs: str, output: str, existing: str = "error") -> tuple[list[dict], list[dict]]:
-    """(jobs to run as {"source", "target"}, rows for outputs that exist and are skipped or refused) for the images
-    ``inputs`` names, mirrored under ``output``: a local folder, file or glob as for ``rdjpeg compress``
+class StoreFiles(Files):
+    """A batch's files on pyarrow file systems: inputs read from ``inputs``' and outputs written to ``output``'s
+    (atomically on a local one; one put, which readers see whole or not at all, on an object store)."""
+
+    def __init__(self, inputs: str, output: str) -> None:
+        self.in_fs = _filesystem(inputs if "://" in inputs else "/")[0]
+        self.out_fs = _filesystem(output)[0]
+        self.local = type(self.out_fs).__name__ == "LocalFileSystem"
+
+    def read(self, path: str) -> bytes:
+        with self.in_fs.open_input_file(path) as stream:
+            return stream.read()
+
+    def exists(self, path: str) -> bool:
+        from pyarrow import fs
+
+        return self.out_fs.get_file_info(path).type != fs.FileType.NotFound
+
+    def write(self, path: str, data: bytes, replace: bool) -> None:
+        if self.local:
+            super().write(path, data, replace)
+            return
+        with self.out_fs.open_output_stream(path) as stream:
+            stream.write(data)
+
+
+def list_jobs(inputs: str, output: str, existing: str = "error") -> tuple[list[Job], list[dict]]:
+    """(jobs to run, rows of those whose output exists and are skipped or refused) for the images ``inputs`` names,
+    mirrored under ``output``: a local folder, file or glob as for ``rdjpeg compress``
     (:func:`rdjpeg.files.find_images`), or every image file (by suffix) under a file-system URI."""
     from pyarrow import fs
 
-    out_fs, out_root = _filesystem(output)
+    out_root = _filesystem(output)[1]
     if "://" in inputs:
         in_fs, root = _filesystem(inputs)
         infos = in_fs.get_file_info(fs.FileSelector(root, recursive=True))
@@ -50,68 +76,33 @@ def list_jobs(inputs: str, output: str, existing: str = "error") -> tuple[list[d
                        if i.type == fs.FileType.File and i.path.lower().endswith(IMAGE_SUFFIXES))  # fmt: skip
     else:
         found = [(os.path.abspath(path), name) for path, name in find_images(inputs).images]
-    jobs, done = [], []
+    files, jobs, done = StoreFiles(inputs, output), [], []
     for source, relative in found:
-        target = f"{out_root.rstrip('/')}/{os.path.splitext(relative)[0]}.jpg"
-        if existing != "overwrite" and out_fs.get_file_info(target).type != fs.FileType.NotFound:
-            status = "skipped" if existing == "skip" else "failed"
-            done.append({"source": source, "target": target, "status": status, "bytes": 0, "seconds": 0.0,
-                         "message": f"{target} exists" + ("" if status == "skipped" else " (existing='skip' or "
-                                                          "'overwrite')")})  # fmt: skip
+        job = Job(source, f"{out_root.rstrip('/')}/{os.path.splitext(relative)[0]}.jpg")
+        if existing != "overwrite" and files.exists(job.output):
+            done.append(row(job, exists(job, existing)))
         else:
-            jobs.append({"source": source, "target": target})
+            jobs.append(job)
     return jobs, done
 
 
 class Compressor:
-    """A Ray Data actor: rdjpeg's pipeline built once per worker, then one image per row.
-
-    Rows in: ``source`` and ``target`` (:func:`list_jobs`), read here as binary files through pyarrow; rows out:
-    source, target, status ("ok", "skipped", "failed"), message, bytes written and seconds.
-    """
+    """A Ray Data actor: rdjpeg's pipeline built once per worker, then :func:`rdjpeg.compress.compress_one` for
+    each row. Rows in: ``source`` and ``output`` (:func:`list_jobs`); rows out: :func:`rdjpeg.compress.row`'s."""
 
     def __init__(self, inputs: str, output: str, plan: Plan, existing: str, keep_metadata: bool) -> None:
-        self.plan, self.keep_metadata = plan, keep_metadata
-        self.replace = existing == "overwrite"
-        self.in_fs = _filesystem(inputs if "://" in inputs else "/")[0]
-        self.out_fs = _filesystem(output)[0]
-        self.local = type(self.out_fs).__name__ == "LocalFileSystem"
+        self.plan, self.existing, self.keep_metadata = plan, existing, keep_metadata
+        self.files = StoreFiles(inputs, output)
         from PIL import Image
 
-        encode_file(io.BytesIO(_tiny_png(Image)), plan)  # loads the networks once, here
+        png = io.BytesIO()
+        Image.new("RGB", (16, 16), "gray").save(png, "PNG")
+        plan.encode(Image.open(png))  # loads what the plan needs (a network, the look predictor) once, here
 
     def __call__(self, batch: dict) -> dict:
-        rows = {key: [] for key in ("source", "target", "status", "message", "bytes", "seconds")}
-        for source, target in zip(batch["source"], batch["target"], strict=True):
-            start = time.perf_counter()
-            try:
-                with self.in_fs.open_input_file(source) as stream:
-                    data = stream.read()
-                encoded, message = encode_file(io.BytesIO(data), self.plan, self.keep_metadata)
-                self._write(target, encoded.data)
-                status, size = "ok", len(encoded.data)
-            except FileExistsError:
-                status, message, size = "skipped", f"{target} exists", 0
-            except FILE_ERRORS as error:
-                status, message, size = "failed", one_line(error), 0
-            for key, value in zip(rows, (source, target, status, message, size, time.perf_counter() - start),
-                                  strict=True):  # fmt: skip
-                rows[key].append(value)
-        return rows
-
-    def _write(self, target: str, data: bytes) -> None:
-        if self.local:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
-            write_atomically(target, data, replace=self.replace)
-        else:  # an object store: one put, which readers see whole or not at all
-            with self.out_fs.open_output_stream(target) as stream:
-                stream.write(data)
-
-
-def _tiny_png(Image) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (16, 16), "gray").save(buf, "PNG")
-    return buf.getvalue()
+        rows = [row(job, compress_one(job, self.plan, self.existing, self.keep_metadata, files=self.files))
+                for job in map(Job, batch["source"], batch["output"])]  # fmt: skip
+        return {key: [r[key] for r in rows] for key in ("source", "output", *Result.__dataclass_fields__)}
 
 
 def compress_on_ray(inputs: str, output: str, quality: int | None = None, workers: int = 2, existing: str = "error",
@@ -129,7 +120,8 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
         keep_metadata: carry EXIF and ICC profiles over.
 
     Returns:
-        One row per input: source, target, status ("ok", "skipped", "failed"), message, bytes (and seconds).
+        One row per input (:func:`rdjpeg.compress.row`): source, output, status ("ok", "skipped", "failed"),
+        message, bytes, seconds, and how the file was chosen.
     """
     import ray
 
@@ -141,7 +133,7 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
         return rows
     # The actors read their inputs themselves (binary, through pyarrow): a separate read stage would need CPUs that
     # the actors hold, and would carry every image through the object store once more.
-    results = ray.data.from_items(jobs).map_batches(
+    results = ray.data.from_items([vars(job) for job in jobs]).map_batches(
         Compressor, batch_size=1, compute=ray.data.ActorPoolStrategy(size=workers),
         fn_constructor_args=(inputs, output, plan, existing, keep_metadata),
     )  # fmt: skip
@@ -150,5 +142,5 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
 
 
 def summary(rows: list[dict]) -> str:
-    counts = {status: sum(row["status"] == status for row in rows) for status in STATUSES}
-    return f"{counts['ok']} written, {counts['skipped']} skipped, {counts['failed']} failed"
+    """The line "N written, N skipped, N failed" for :func:`compress_on_ray`'s rows."""
+    return batch_summary({status: sum(r["status"] == status for r in rows) for status in STATUSES}, len(rows))

@@ -1,11 +1,12 @@
-"""pluggy hook specifications: how metrics, encoder backends and prefilter models join rdjpeg.
+"""pluggy hook specifications: how metrics, encoder backends, prefilter models and evaluation codecs join rdjpeg.
 
-A plugin is any module or object with ``@hookimpl`` functions, announced in the ``rdjpeg`` entry-point group::
+An extension is any module or object with ``@hookimpl`` functions, announced in the ``rdjpeg`` entry-point group::
 
     [project.entry-points.rdjpeg]
-    my_plugin = "my_package.rdjpeg_plugin"
+    my_extension = "my_package.rdjpeg_extension"
 
-The built-in metrics and backends are registered exactly this way (see ``pyproject.toml``).
+The built-ins (:mod:`rdjpeg.builtins`) implement the same hooks; :func:`rdjpeg.registry.extension_manager` registers
+them by module first, so that a source checkout works uninstalled, and then loads the entry points.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ hookimpl = pluggy.HookimplMarker("rdjpeg")
 
 @hookspec
 def rdjpeg_register_metrics(register: Callable[[Any], None]) -> None:
-    """Call ``register(metric)`` for each distortion metric (see :class:`rdjpeg.metrics.Metric`)."""
+    """Call ``register(metric)`` for each distortion metric (see :class:`rdjpeg.learned.metrics.Metric`)."""
 
 
 @hookspec

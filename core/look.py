@@ -11,11 +11,11 @@ Pillow's JPEG of the image, and holds that look for a typical training photo: ``
 from __future__ import annotations
 
 import functools
-import importlib.resources
-import json
 
 import numpy as np
 from PIL import Image
+
+from . import weights
 
 QUALITIES = (*range(5, 86, 5), 88, 90, 92, 94, 96, 98, 100)  # jpegli qualities the predictor is fitted at
 FEATURES = (
@@ -160,7 +160,7 @@ class Look:
 
     def aim(self, f: np.ndarray | None, quality: int) -> float:
         """The look ``quality`` aims this photo at: Pillow's look at ``quality`` for a typical photo, moved by the
-        fitted share (``blend``, chosen on training images by the spread it keeps: ``rdjpeg.train.look``) toward
+        fitted share (``blend``, chosen on training images by the spread it keeps: ``rdjpeg.train_look``) toward
         the look Pillow's JPEG would give this photo."""
         typical = self.pillow_look(quality)
         return typical + self.blend * (float(self._predict("pillow_ssimulacra2", f)[quality - 1]) - typical)
@@ -169,4 +169,4 @@ class Look:
 @functools.cache
 def look() -> Look:
     """The shipped predictor."""
-    return Look(json.loads(importlib.resources.files("rdjpeg.weights").joinpath("look.json").read_text()))
+    return Look(weights.read_json("look.json"))

@@ -7,7 +7,8 @@ transform, ``rdjpeg compress`` and the Ray path (one plan for a whole batch: bad
 Without a ``metric`` the plan writes the image unedited, with rdjpeg's default encoder (or Pillow's, for options
 only Pillow's encoder honours), and imports no torch: at a ``quality`` that means a look (the same on every photo),
 at a ``target`` score measured on the file, or at the highest quality that fits ``max_bytes``. With a metric, the
-learned edits (:mod:`rdjpeg.edits`: prefilter network, adaptive DCT-domain masking) run first; they load torch.
+learned edits (:mod:`rdjpeg.learned.edits`: prefilter network, adaptive DCT-domain masking) run first; they need
+the ``learned`` extra and load torch.
 
 A JPEG input (``source``, its bytes) never grows: when its lossless optimization is no larger than the re-encode at
 the asked look, that is written.
@@ -21,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from .extras import require
 from .images import decode_jpeg, image_to_pixels
 from .jpeg.markers import METADATA_OPTIONS, add_metadata
 from .jpeg.tables import MAX_SIDE
-from .plugins import get_backend, get_metric, get_model, loss_name, models
+from .registry import get_backend, get_metric, get_model, loss_name, models
 from .targets import Encoded, Target, parse_target
 from .validate import check_int, check_quality
 
@@ -81,7 +83,7 @@ class Plan:
         quality = self.quality if quality is None else check_quality(quality)
         backend, options = get_backend(self.backend), {**self.options, **metadata}
         if self.edits:
-            from .edits import Edit
+            from .learned.edits import Edit
 
             edit = Edit(self, backend, method, options, image, in_place=self.max_bytes is None)
             (height, width), gray, write = edit.size, edit.gray, edit.write
@@ -115,8 +117,9 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
         quality: JPEG quality 1..100 (default 75; with custom ``qtables`` and no quality, the tables as given, as
             Pillow does); with ``max_bytes``, the highest quality to consider (default 100).
         metric: a learned pipeline to run before the encoder: "mse" (the paper's, adaptive masking), "msssim",
-            "lpips" (their networks), or a plugin's metric. None (default): the image unedited.
-        backend: the encoder: "default", "pillow", "mozjpeg", "jpegli", or a plugin's. None: "default" without a
+            "lpips" (their networks), or an extension's metric. None (default): the image unedited.
+        backend: a registered encoder (:func:`rdjpeg.registry.backends`: "default", "pillow", "mozjpeg", "jpegli",
+            or an extension's). None: "default" without a
             metric (Pillow's encoder when ``options`` ask for what only it does, such as ``qtables``, 4:4:4 or
             restart markers), "pillow" with one (the paper's pipelines). "default" chooses its quality per image
             from the pixels, so it takes no metric.
@@ -133,13 +136,16 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
 
     Raises:
         TypeError: an argument of the wrong type.
-        ValueError: a bad value (an unknown metric or backend: :class:`rdjpeg.plugins.UnknownPluginError`).
+        ValueError: a bad value (an unknown metric or backend: :class:`rdjpeg.registry.UnknownNameError`).
+        ImportError: a learned pipeline (``metric``, ``prefilter``, ``masking``) without the ``learned`` extra.
 
     Example:
         >>> plan = make_plan(80, comment="rdjpeg")
         >>> plan.backend, plan.edits
         ('default', False)
     """
+    if metric is not None or prefilter not in ("auto", None, False) or masking:
+        require("learned", "a learned pipeline (metric=, prefilter=, masking=)")
     if quality is not None:
         quality = check_quality(quality)
     if max_bytes is not None:

@@ -2,7 +2,7 @@
 look-calibrated default measure with.
 
 :class:`SSIMULACRA2` is libjxl's ``tools/ssimulacra2.cc`` (version 2.1, April 2023), the computation of the torch
-port :mod:`rdjpeg.metrics.ssimulacra2` (which trains; this one measures), in float32 numpy on one thread:
+port :mod:`rdjpeg.learned.metrics.ssimulacra2` (which trains; this one measures), in float32 numpy on one thread:
 
 1. sRGB → linear RGB → XYB (libjxl's opsin absorbance, cube root), rescaled to about 0..1 with B − Y;
 2. at 6 scales (1:1 … 1:32, each downsampled 2×2 in *linear* RGB), for each of X, Y, B: an SSIM map without the
@@ -220,7 +220,10 @@ class SSIMULACRA2:
         return map_to_score(float(np.abs(flat) @ np.asarray(WEIGHTS[: flat.size])))
 
 
+PSNR_OF_IDENTICAL = 100.0  # dB: finite, so that it works as a target and in BD-rates
+
+
 def psnr(original: np.ndarray, decoded: np.ndarray) -> float:
-    """PSNR in dB of 8-bit images (100 for identical ones, so that it stays finite as a target)."""
+    """PSNR in dB of 8-bit images (:data:`PSNR_OF_IDENTICAL` for identical ones)."""
     mse = float(np.mean(np.square(original.astype(np.float32) - decoded, dtype=np.float32), dtype=np.float64))
-    return 100.0 if mse == 0 else 10 * math.log10(255**2 / mse)
+    return PSNR_OF_IDENTICAL if mse == 0 else min(PSNR_OF_IDENTICAL, 10 * math.log10(255**2 / mse))

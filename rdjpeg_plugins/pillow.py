@@ -1,10 +1,12 @@
 """Pillow save format "RDJPEG": ``img.save(fp, "RDJPEG", quality=75)`` writes a standard JPEG.
 
 Importing :mod:`rdjpeg_plugins` registers it. It claims no file extension (``.jpg`` stays Pillow's JPEG), so name the
-format when saving. Every option of Pillow's JPEG save keeps its meaning; rdjpeg adds ``metric``, ``backend``,
-``max_bytes``, ``prefilter`` and ``masking`` (see :func:`rdjpeg.make_plan`), and the chosen backend's own options
-(mozjpeg's ``table``). Without them the file comes from rdjpeg's default encoder at the quality that keeps
-the look of Pillow's JPEG at ``quality``; options that only Pillow's encoder honours (``qtables``, 4:4:4,
+format when saving. Every option of Pillow's JPEG save keeps its meaning (Pillow's own rules:
+:mod:`rdjpeg.pillow_options`); rdjpeg adds ``target`` (``"ssimulacra2:80"``: the smallest file that measures at least
+that), ``max_bytes``, ``backend``, the learned pipelines' ``metric``, ``prefilter`` and ``masking`` (the ``learned``
+extra; see :func:`rdjpeg.make_plan`), and the chosen backend's own options (mozjpeg's ``table``). Without them the
+file comes from rdjpeg's default encoder at the quality that gives this photo the look of Pillow's JPEG at
+``quality`` on a typical one; options that only Pillow's encoder honours (``qtables``, 4:4:4,
 ``restart_marker_rows``, …) make it Pillow's own JPEG save, byte for byte.
 
 Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written as RGB); CMYK is written by
@@ -22,47 +24,6 @@ from PIL import Image
 
 FORMAT = "RDJPEG"
 AS_RGB = ("RGBX", "YCbCr")
-JPEG_MODES = ("1", "L", "RGB", "RGBX", "CMYK", "YCbCr")  # what Pillow's JPEG save writes
-SUBSAMPLING_NAMES = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2, "4:1:1": 2}  # Pillow writes "4:1:1" as 4:2:0
-
-
-def explicit_options(im: Image.Image, options: dict) -> dict:
-    """``options`` with quality presets and "keep" replaced by the tables and subsampling they stand for, exactly as
-    Pillow's JPEG save resolves them (``JpegImagePlugin._save``), and Pillow's errors for invalid ones."""
-    from PIL.JpegPresets import presets
-
-    options = dict(options)
-    quality, subsampling, qtables = (options.get(k, d) for k, d in (("quality", -1), ("subsampling", -1),
-                                                                     ("qtables", None)))  # fmt: skip
-    if quality == "keep":
-        quality, subsampling, qtables = -1, "keep", "keep"
-    elif isinstance(quality, str) and quality in presets:
-        quality, subsampling, qtables = (
-            -1,
-            presets[quality].get("subsampling", -1),
-            presets[quality].get("quantization"),
-        )
-    elif not isinstance(quality, int):
-        raise ValueError("Invalid quality setting")  # Pillow's words
-    else:
-        if isinstance(subsampling, str) and subsampling in presets:
-            subsampling = presets[subsampling].get("subsampling", -1)
-        if isinstance(qtables, str) and qtables in presets:
-            qtables = presets[qtables].get("quantization")
-    if "keep" in (subsampling, qtables) and im.format != "JPEG":
-        raise ValueError("Cannot use 'keep' when original image is not a JPEG")  # Pillow's words
-    if subsampling == "keep":
-        from PIL.JpegImagePlugin import get_sampling
-
-        subsampling = get_sampling(im)
-    if qtables == "keep":
-        qtables = getattr(im, "quantization", None)
-    subsampling = SUBSAMPLING_NAMES.get(subsampling, subsampling) if isinstance(subsampling, str) else subsampling
-    if not isinstance(subsampling, int):
-        raise TypeError(f"'{type(subsampling).__name__}' object cannot be interpreted as an integer")  # Pillow's
-    subsampling = int(subsampling) if -1 <= subsampling <= 2 else 2  # Pillow sets 4:2:0 for any other number
-    options.update(quality=quality, subsampling=subsampling, qtables=qtables)
-    return {k: v for k, v in options.items() if (k, v) not in (("qtables", None), ("subsampling", -1))}
 
 
 def encode_image(im: Image.Image, info: dict) -> bytes:
@@ -71,12 +32,13 @@ def encode_image(im: Image.Image, info: dict) -> bytes:
     When rdjpeg would not change the pixels (no metric's edits, no target size) and Pillow's encoder writes it, the
     file is Pillow's own JPEG save of ``im`` with these options, byte for byte.
     """
-    if im.mode not in JPEG_MODES:  # Pillow's first check, and its exception
-        raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
     from rdjpeg.jpeg.tables import MAX_SIDE
+    from rdjpeg.pillow_options import JPEG_MODES, explicit_options, pillow_quality
     from rdjpeg.plan import PLAN_OPTIONS, make_plan
-    from rdjpeg.validate import pillow_quality
+
+    if im.mode not in JPEG_MODES:  # Pillow's first check, and its exception
+        raise OSError(f"cannot write mode {im.mode} as {FORMAT} (JPEG holds RGB or grayscale; convert it first)")
 
     pillow_options = {k: v for k, v in info.items() if k not in PLAN_OPTIONS}  # for Pillow's own save, as given
     plan_options = {k: v for k, v in info.items() if k in PLAN_OPTIONS}

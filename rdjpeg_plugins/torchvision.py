@@ -33,7 +33,7 @@ class RDJPEG(v2.Transform):
         quality: JPEG quality 1..100, or (min, max) to draw one uniformly (inclusive) per call.
         metric: the shipped pipeline to use: "mse", "msssim", "lpips"; None (default): rdjpeg's default encoder,
             unedited (see :func:`rdjpeg.make_plan`).
-        backend: the JPEG encoder: "default", "pillow", "mozjpeg", "jpegli"; None: as :func:`rdjpeg.make_plan`.
+        backend: a registered JPEG encoder (:func:`rdjpeg.registry.backends`); None: as :func:`rdjpeg.make_plan`.
         **jpeg_options: passed to the encoder (e.g. ``subsampling="4:4:4"``).
 
     Options are checked when the transform is made, not in a worker. The file is written only as far as its pixels
@@ -78,9 +78,11 @@ class RDJPEG(v2.Transform):
 class DiffRDJPEG(nn.Module):
     """Differentiable RDJPEG for training: prefilter, masking, then the simulated codec; gradients reach the input.
 
-    The forward pass equals the real Pillow codec's decode of what ``RDJPEG`` would write (bit-exact simulator); the
-    backward pass uses the simulator's surrogate and passes straight through the masking's discrete decisions. The
-    prefilter's weights stay frozen.
+    The forward pass equals Pillow's decode of what ``RDJPEG(quality, metric=metric, subsampling=subsampling)``
+    writes (the paper's pipeline on Pillow's encoder; bit-exact simulator). Its default, ``metric="mse"``, is that
+    pipeline; ``RDJPEG``'s default is rdjpeg's default encoder, which no simulator models. The backward pass uses the
+    simulator's surrogate and passes straight through the masking's discrete decisions. The prefilter's weights stay
+    frozen. Needs the ``learned`` extra.
 
     Args:
         quality: as for :class:`RDJPEG`; one quality per image is drawn when a range is given.
@@ -103,7 +105,10 @@ class DiffRDJPEG(nn.Module):
     def __init__(self, quality: int | Sequence[int] = 75, metric: str | None = "mse", subsampling: str = "4:2:0",
                  masking: bool | None = None) -> None:  # fmt: skip
         super().__init__()
-        from rdjpeg.plugins import get_metric  # the learned stack: loaded when a differentiable transform is made
+        from rdjpeg.extras import require
+        from rdjpeg.registry import get_metric  # the learned stack: loaded when a differentiable transform is made
+
+        require("learned", "DiffRDJPEG")
 
         self.quality, self.metric, self.subsampling = quality_range(quality), metric, subsampling
         if metric is not None:
@@ -117,9 +122,9 @@ class DiffRDJPEG(nn.Module):
         single = x.dim() == 3
         batch = x[None] if single else x
         q = torch.randint(self.quality[0], self.quality[1] + 1, (batch.shape[0],), device=batch.device)
-        from rdjpeg.jpeg.simulator import diff_jpeg
-        from rdjpeg.models.masking import adaptive_masking
-        from rdjpeg.plugins import get_model
+        from rdjpeg.learned.models.masking import adaptive_masking
+        from rdjpeg.learned.simulator import diff_jpeg
+        from rdjpeg.registry import get_model
 
         if self._prefilter is not None:
             batch = get_model(self._prefilter)(device=batch.device)(batch, q)

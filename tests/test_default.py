@@ -10,9 +10,9 @@ from PIL import Image
 import rdjpeg
 from rdjpeg.images import image_to_tensor
 from rdjpeg.jpeg.backends import quality_map
+from rdjpeg.learned.report import bd_rate
 from rdjpeg.look import look
-from rdjpeg.plugins import get_backend, get_metric
-from rdjpeg.report import bd_rate
+from rdjpeg.registry import get_backend, get_metric
 
 
 def crops(shared) -> list[np.ndarray]:

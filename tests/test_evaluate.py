@@ -7,10 +7,10 @@ import pytest
 from PIL import Image
 
 from rdjpeg.cli import main
-from rdjpeg.evaluate import Codec, evaluate
 from rdjpeg.hookspecs import hookimpl
-from rdjpeg.plugins import plugin_manager
-from rdjpeg.report import bd_rate, write_report
+from rdjpeg.learned.evaluate import Codec, evaluate
+from rdjpeg.learned.report import bd_rate, write_report
+from rdjpeg.registry import extension_manager
 
 
 def padded_pillow(options):
@@ -33,9 +33,9 @@ class PaddedPlugin:
 @pytest.fixture(autouse=True, scope="module")
 def padded_codec():
     plugin = PaddedPlugin()
-    plugin_manager().register(plugin, name="padded-test-codec")
+    extension_manager().register(plugin, name="padded-test-codec")
     yield
-    plugin_manager().unregister(plugin)
+    extension_manager().unregister(plugin)
 
 
 def test_codec_parsing():
@@ -107,7 +107,7 @@ def test_builtins_are_entry_points():
 
 
 def test_crops_at_matched_size(small_images, tmp_path):
-    from rdjpeg.crops import nearest_size
+    from rdjpeg.learned.crops import nearest_size
 
     out = tmp_path / "eval"
     codecs = "pillow,pillow:optimize+progressive"
@@ -122,7 +122,7 @@ def test_crops_at_matched_size(small_images, tmp_path):
 
 
 def test_worst_window_finds_the_damage():
-    from rdjpeg.crops import worst_window
+    from rdjpeg.learned.crops import worst_window
 
     a = np.full((120, 200, 3), 128, np.uint8)
     b = a.copy()

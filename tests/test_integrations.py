@@ -60,15 +60,15 @@ def test_torchvision_pipeline(folder):
     assert "batch 0: (4, 3, 64, 64) torch.float32" in stdout
 
 
-def test_third_party_plugin_registers_metric_and_backend():
-    from rdjpeg.plugins import get_backend, metrics, plugin_manager
+def test_third_party_extension_registers_metric_and_backend():
+    from rdjpeg.registry import extension_manager, get_backend, metrics
 
     spec = importlib.util.spec_from_file_location(
-        "rdjpeg_example_plugin", ROOT / "third_party_plugin" / "rdjpeg_example_plugin" / "__init__.py"
+        "rdjpeg_example_extension", ROOT / "third_party_extension" / "rdjpeg_example_extension" / "__init__.py"
     )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    pm = plugin_manager()
+    pm = extension_manager()
     pm.register(module, name="example")
     try:
         assert metrics()["mae"].score(torch.zeros(1, 3, 4, 4), torch.ones(1, 3, 4, 4)).item() == 1

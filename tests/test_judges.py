@@ -11,9 +11,9 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg.metrics import ssimulacra2 as ss2
-from rdjpeg.metrics.butteraugli import BINARY_ENV, butteraugli
-from rdjpeg.plugins import get_metric
+from rdjpeg.learned.metrics import ssimulacra2 as ss2
+from rdjpeg.learned.metrics.butteraugli import BINARY_ENV, butteraugli
+from rdjpeg.registry import get_metric
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGES = ["ssimulacra2", "butteraugli", "butteraugli-max", "psnr-hvs-m"]
@@ -94,7 +94,7 @@ def test_judges_only_judge(name):
         metric.loss(torch.rand(1, 3, 16, 16), torch.rand(1, 3, 16, 16))
     with pytest.raises(ValueError, match="judge only"):
         rdjpeg.encode(photo(), 50, metric=name)
-    from rdjpeg.train.prefilter import PrefilterConfig
+    from rdjpeg.learned.train.prefilter import PrefilterConfig
 
     with pytest.raises(ValueError, match="judge only"):
         PrefilterConfig(metric=name).check()

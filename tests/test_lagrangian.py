@@ -3,7 +3,7 @@ import pytest
 import torch
 from PIL import Image
 
-from rdjpeg.models.lagrangian import estimate_lambda
+from rdjpeg.learned.models.lagrangian import estimate_lambda
 
 
 def natural(h, w, seed=0):
@@ -24,7 +24,7 @@ def test_lambda_is_positive_and_falls_with_quality(metric):
 
 def test_lambda_matches_a_finite_difference_for_mse():
     x = natural(64, 80, seed=3)
-    from rdjpeg.models.lagrangian import real_rd_points
+    from rdjpeg.learned.models.lagrangian import real_rd_points
 
     bpp, d = real_rd_points(x[0], [45, 55], "mse")
     slope = (d[0] - d[1]) / (bpp[1] - bpp[0])
@@ -41,7 +41,7 @@ def test_lambda_grayscale_and_bad_arguments():
 
 @pytest.mark.parametrize("metric", ["mse", "msssim", "lpips"])
 def test_fast_lambda_is_positive_and_falls_with_quality(metric):
-    from rdjpeg.models.lagrangian import fast_lambda
+    from rdjpeg.learned.models.lagrangian import fast_lambda
 
     lam = fast_lambda(natural(96, 96, seed=5).expand(3, -1, -1, -1), torch.tensor([20, 50, 80]), metric)
     assert (lam > 0).all() and (lam.diff() < 0).all()
@@ -51,7 +51,7 @@ def test_fast_lambda_is_positive_and_falls_with_quality(metric):
 def test_fast_lambda_tracks_the_exact_estimate_on_a_photo(metric, shared):
     """On a natural photo λ̂ is within a factor 2.5 of the real slope (6 for LPIPS, whose slope at high quality is the
     noisiest: 4.8× on this crop at q80, against a Kodak mean of 1.35×; BENCHMARKS.md)."""
-    from rdjpeg.models.lagrangian import fast_lambda
+    from rdjpeg.learned.models.lagrangian import fast_lambda
 
     paths = sorted((shared / "data" / "train" / "bsd200").glob("*"))
     if not paths:
@@ -64,7 +64,7 @@ def test_fast_lambda_tracks_the_exact_estimate_on_a_photo(metric, shared):
 
 
 def test_fast_lambda_unknown_metric():
-    from rdjpeg.models.lagrangian import fast_lambda
+    from rdjpeg.learned.models.lagrangian import fast_lambda
 
     with pytest.raises(ValueError, match="no fast"):
         fast_lambda(natural(16, 16), 50, "vmaf")
@@ -74,7 +74,7 @@ def test_lambda_follows_the_encoders_own_curve():
     """A flat table spends far more bits at the same quality: its curve is flatter, its λ lower (exact and fast)."""
     from rdjpeg.jpeg.backends import pillow_jpeg_bytes
     from rdjpeg.jpeg.tables import PILLOW_SUBSAMPLING
-    from rdjpeg.models.lagrangian import fast_lambda
+    from rdjpeg.learned.models.lagrangian import fast_lambda
 
     x = natural(64, 64, seed=2)
     flat = [[16] * 64] * 2

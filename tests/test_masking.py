@@ -6,8 +6,8 @@ import torch
 from PIL import Image
 
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
-from rdjpeg.models.lagrangian import estimate_lambda
-from rdjpeg.models.masking import AdaptiveMasking, adaptive_masking
+from rdjpeg.learned.models.lagrangian import estimate_lambda
+from rdjpeg.learned.models.masking import AdaptiveMasking, adaptive_masking
 
 
 def photo(h=64, w=80, seed=0) -> torch.Tensor:
@@ -74,7 +74,7 @@ def test_inside_inference_mode_and_bad_arguments():
 
 def test_strips_decide_almost_as_the_whole_image():
     """Masking in strips (large images, bounded memory) lands on the whole image's RD point, by the real codec."""
-    from rdjpeg.models.masking import apply_masking, mask_in_strips
+    from rdjpeg.learned.models.masking import apply_masking, mask_in_strips
 
     base = np.random.default_rng(0).integers(0, 256, (20, 26, 3), dtype=np.uint8)
     a = np.asarray(Image.fromarray(base).resize((200, 160), Image.BICUBIC))

@@ -44,15 +44,17 @@ def images(draw) -> Image.Image:
 TABLE = st.lists(st.integers(1, 400), min_size=64, max_size=64)
 OPTIONS = st.fixed_dictionaries({}, optional={
     "quality": st.one_of(st.integers(-10, 110), st.sampled_from([*PRESETS, "keep"])),
-    "subsampling": st.sampled_from([-1, 0, 1, 2, 3, "4:4:4", "4:2:2", "4:2:0", "4:1:1", "keep", *PRESETS[:3]]),
+    "subsampling": st.sampled_from([-1, 0, 1, 2, 3, np.int64(1), "4:4:4", "4:2:2", "4:2:0", "4:1:1", "keep",
+                                    *PRESETS[:3]]),
     "qtables": st.one_of(st.sampled_from([*PRESETS[:4], "keep"]), st.lists(TABLE, min_size=1, max_size=2)),
     "optimize": st.one_of(st.booleans(), st.sampled_from([2, "yes", 1.0])),
     "progressive": st.one_of(st.booleans(), st.sampled_from([2, "yes", 1.0])),
     "restart_marker_blocks": st.integers(0, 20),
-    "dpi": st.one_of(st.tuples(st.integers(1, 600), st.integers(1, 600)),
+    "dpi": st.one_of(st.none(), st.tuples(st.integers(1, 600), st.integers(1, 600)),
                      st.tuples(st.sampled_from([-3, 0, 0.4, 72.5, 65536, 70000, 2**31 + 7, 1e10]),
                                st.integers(1, 600))),
     "comment": st.one_of(st.binary(max_size=20), st.text(max_size=5), st.sampled_from([123, bytearray(b"x")])),
+    "xmp": st.binary(max_size=20),
     "keep_rgb": st.booleans(),
     "streamtype": st.sampled_from([0, 1, 2]),
 })  # fmt: skip
@@ -110,3 +112,13 @@ def test_every_mode_as_pillow(mode):
     expected, _ = outcome(im, "JPEG", {})
     error, _ = outcome(im, "RDJPEG", {})
     assert error == expected or (expected and error and issubclass(error, expected))
+
+
+@pytest.mark.parametrize("mode", ["1", "L", "RGB"])
+@pytest.mark.parametrize("options", [{"subsampling": np.int64(1)}, {"subsampling": np.uint8(2)},
+                                     {"dpi": None, "xmp": b"x"}, {"dpi": None}, {"dpi": "ab"}])  # fmt: skip
+def test_numpy_integers_and_dpi_as_pillow(mode, options):
+    im = Image.new("RGB", (20, 12), "teal").convert(mode)
+    expected, _ = outcome(im, "JPEG", options)
+    error, data = outcome(im, "RDJPEG", options)
+    assert error == expected and (error is None) == (data != b"")

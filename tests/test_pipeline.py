@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg.models.lagrangian import estimate_lambda
+from rdjpeg.learned.models.lagrangian import estimate_lambda
 
 
 def photo(h=64, w=80, seed=0):
@@ -26,7 +26,7 @@ def test_without_prefilter_it_is_the_backend():
 
 def metric_cost(a: np.ndarray, data: bytes, quality: int, metric: str) -> float:
     """Real D + λ·bpp in ``metric``'s loss units (λ: the unedited image's real RD slope)."""
-    from rdjpeg.plugins import get_metric
+    from rdjpeg.registry import get_metric
 
     x = torch.from_numpy(a.copy()).permute(2, 0, 1)[None].float() / 255
     y = torch.from_numpy(np.asarray(Image.open(io.BytesIO(data))).copy()).permute(2, 0, 1)[None].float() / 255
@@ -126,7 +126,7 @@ def test_bad_images():
 
 
 def test_rdjpeg_codec_in_evaluate(small_images):
-    from rdjpeg.evaluate import evaluate
+    from rdjpeg.learned.evaluate import evaluate
 
     result = evaluate(small_images, ["pillow", "rdjpeg:metric=mse"], [40, 70], ["psnr"], progress=False)
     assert len(result["records"]) == 2 * 2 * 2

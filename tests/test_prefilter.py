@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from rdjpeg.models.prefilter import Prefilter, load_prefilter, save_prefilter
+from rdjpeg.learned.models.prefilter import Prefilter, load_prefilter, save_prefilter
 
 # without and with the per-coefficient pathways (luma_mlp, chroma_mlp)
 PATHWAYS = pytest.mark.parametrize("mlps", [(0, 0), (4, 3)], ids=["tail-only", "per-coefficient"])
@@ -106,7 +106,7 @@ def test_per_coefficient_pathways_round_trip_and_start_as_the_model_without_them
 def test_chroma_pathway_changes_exactly_the_intended_chroma_coefficient():
     """A chroma output of one step on one Cb coefficient moves that coefficient of the encoder's 2×2-averaged Cb
     block by one quantization step and leaves luma and Cr alone."""
-    from rdjpeg.models.prefilter import _linear_maps, quantizer_features
+    from rdjpeg.learned.models.prefilter import _linear_maps, quantizer_features
 
     change = torch.zeros(1, 128, 1, 1, dtype=torch.float64)
     change[0, 9] = 1.0  # Cb coefficient (1, 1), in units of its step (applied below)

@@ -129,7 +129,7 @@ def linked_tree(tmp_path):
 
 def test_links_are_not_followed_and_every_skip_is_reported(tmp_path):
     plan = plan_jobs([str(linked_tree(tmp_path))], str(tmp_path / "out"))
-    assert sorted(os.path.relpath(j.target, tmp_path / "out") for j in plan.jobs) == ["a.jpg", "sub/b.jpg"]
+    assert sorted(os.path.relpath(j.output, tmp_path / "out") for j in plan.jobs) == ["a.jpg", "sub/b.jpg"]
     reasons = {os.path.basename(p): r for p, r in plan.skipped}
     assert set(reasons) == {"loop", "outside.png", "dangling.png", "notes.txt"}
     assert "symbolic link" in reasons["loop"] and "not an image" in reasons["notes.txt"]
@@ -138,7 +138,7 @@ def test_links_are_not_followed_and_every_skip_is_reported(tmp_path):
 def test_following_links_walks_each_folder_once(tmp_path, capsys):
     root = linked_tree(tmp_path)
     plan = plan_jobs([str(root)], str(tmp_path / "out"), follow_symlinks=True)
-    names = sorted(os.path.relpath(j.target, tmp_path / "out") for j in plan.jobs)
+    names = sorted(os.path.relpath(j.output, tmp_path / "out") for j in plan.jobs)
     assert names == ["a.jpg", "outside.jpg", "sub/b.jpg"]  # the loop walked once
     assert any("already walked" in r for _, r in plan.skipped)
     assert any("dangling" in r for _, r in plan.skipped)
@@ -245,7 +245,7 @@ def test_broken_lpips_weights_fail_only_what_needs_them(tmp_path, monkeypatch, c
     if content == "nan":
         from safetensors.torch import save_file
 
-        from rdjpeg.metrics import load_lpips_state, lpips_weights_path
+        from rdjpeg.learned.metrics import load_lpips_state, lpips_weights_path
 
         save_file({k: v * float("nan") for k, v in load_lpips_state(lpips_weights_path()).items()}, weights)
     else:
@@ -305,9 +305,9 @@ def test_random_trees_keep_the_promises(tmp_path_factory, layout, existing):
     assert result["failed"] >= len(broken) - (existing == "skip" and 0 in broken)
     assert len(plan.skipped) == sum(kind in ("link", "dangling") for _, kind in layout)
     for job in plan.jobs:  # every output is inside the folder, whole, or what was there before
-        assert os.path.commonpath([out, job.target]) == str(out)
-        data = open(job.target, "rb").read() if os.path.exists(job.target) else None  # noqa: SIM115
-        assert data in (None, b"precious") or (data[:2] == b"\xff\xd8" and Image.open(job.target).format == "JPEG")
+        assert os.path.commonpath([out, job.output]) == str(out)
+        data = open(job.output, "rb").read() if os.path.exists(job.output) else None  # noqa: SIM115
+        assert data in (None, b"precious") or (data[:2] == b"\xff\xd8" and Image.open(job.output).format == "JPEG")
     if existing != "overwrite":
         assert (out / "0.jpg").read_bytes() == b"precious"
     assert not temp_files(base)

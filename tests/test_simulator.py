@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 import rdjpeg
-from rdjpeg.jpeg.simulator import ROUNDINGS, simulate_jpeg
 from rdjpeg.jpeg.tables import SUBSAMPLINGS
+from rdjpeg.learned.simulator import ROUNDINGS, simulate_jpeg
 
 PILLOW_SUBSAMPLING = {"4:4:4": 0, "4:2:2": 1, "4:2:0": 2}
 
@@ -151,12 +151,12 @@ def test_gradcheck_relaxed(rounding, subsampling):
 
 def test_mask_closes_the_dead_zone():
     u = torch.tensor([0.0, 0.3, 0.45, 0.55, 0.7, 3.0, -3.0], dtype=torch.float64)
-    m = rdjpeg.jpeg.simulator.adaptive_mask(u)
+    m = rdjpeg.learned.simulator.adaptive_mask(u)
     assert m[0] < 0.01 and m[5] > 0.99 and m[6] > 0.99
     assert m[0] < m[1] < m[2] < 0.5 < m[3] < m[4] < m[5]
     # the masked straight-through estimator: value u, derivative = the mask
     v = u.clone().requires_grad_()
-    r = rdjpeg.jpeg.simulator.relaxed_rounding(v, "mask")
+    r = rdjpeg.learned.simulator.relaxed_rounding(v, "mask")
     (grad,) = torch.autograd.grad(r.sum(), v)
     assert torch.equal(r.detach(), u) and torch.allclose(grad, m)
 

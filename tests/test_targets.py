@@ -12,8 +12,8 @@ import rdjpeg
 import rdjpeg_plugins  # noqa: F401  registers the format
 from rdjpeg.cli import main
 from rdjpeg.images import image_to_tensor
+from rdjpeg.learned.metrics.ssimulacra2 import ssimulacra2 as torch_ssimulacra2
 from rdjpeg.look import FEATURES, features, look
-from rdjpeg.metrics.ssimulacra2 import ssimulacra2 as torch_ssimulacra2
 from rdjpeg.scores import SSIMULACRA2, psnr
 from rdjpeg.targets import TargetNotReached, parse_target
 
@@ -136,7 +136,7 @@ def test_compress_prints_and_tables_the_choice(crops, tmp_path, capsys):
     assert out.count("ssimulacra2 7") == 4 and "quality" in out
     rows = json.loads((tmp_path / "r.json").read_text())
     assert [r["status"] for r in rows] == ["ok", "ok"] and all(75 <= r["score"] <= 77 and r["reached"] for r in rows)
-    assert (tmp_path / "r.csv").read_text().splitlines()[0].startswith("source,target,status,message,bytes")
+    assert (tmp_path / "r.csv").read_text().splitlines()[0].startswith("source,output,status,message,bytes")
 
 
 def test_imageio_takes_a_target(crops):

@@ -10,9 +10,9 @@ import torch
 from PIL import Image
 
 from rdjpeg.cli import main
-from rdjpeg.models.prefilter import load_prefilter
-from rdjpeg.train.data import ImagePool
-from rdjpeg.train.prefilter import PrefilterConfig, RDLoss, train_prefilter
+from rdjpeg.learned.models.prefilter import load_prefilter
+from rdjpeg.learned.train.data import ImagePool
+from rdjpeg.learned.train.prefilter import PrefilterConfig, RDLoss, train_prefilter
 
 TINY = {"masking": False, "steps": 40, "batch": 4, "crop": 48, "lr": 2e-3, "channels": 8, "blocks": 1, "val_every": 20,
         "val_images": 2, "val_crop": 64, "val_qualities": (30, 60, 90)}  # fmt: skip

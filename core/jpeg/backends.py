@@ -1,4 +1,4 @@
-"""Built-in JPEG encoder backends (a plugin like any other): pillow (libjpeg-turbo), mozjpeg, jpegli, and
+"""Built-in JPEG encoder backends (registered like any extension's): pillow (libjpeg-turbo), mozjpeg, jpegli, and
 "default", rdjpeg's default encoder.
 
 A backend turns 8-bit pixels into the bytes of a standard JPEG, and says which quantization tables and chroma
@@ -10,23 +10,22 @@ tables). Every JPEG is decoded by Pillow for evaluation.
 from __future__ import annotations
 
 import functools
-import importlib.resources
 import importlib.util
 import io
-import json
-import operator
 import threading
 
 import numpy as np
 from PIL import Image, ImageFile
 
+from .. import weights
 from ..images import decode_jpeg
 from ..look import features, look, nearest_quality
+from ..pillow_options import check_metadata_types, check_pillow_flags
 from ..scores import SSIMULACRA2, psnr
 from ..targets import Encoded, Target, search
 from ..validate import check_pixels, check_quality, subsampling_name
 from . import jpegli
-from .markers import METADATA_OPTIONS, add_metadata, check_metadata_types, metadata_segments
+from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
 from .tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS, ijg_tables
 
 _SUBSAMPLING_OF_LAYER = {factors: name for name, factors in SUBSAMPLINGS.items()}  # Pillow's layer (h, v) → name
@@ -65,8 +64,8 @@ class Backend:
 
     Attributes:
         name: registry name.
-        module: the optional module it needs (``None`` when always available).
-        extra: the pip extra that installs that module.
+        module: the module it needs beyond Pillow (``None`` when none): one of rdjpeg's dependencies, checked so that
+            a broken install says which is missing.
         options: the encoder options it accepts besides ``quality``.
         table_options: those of ``options`` that change the quantization tables (:meth:`tables` looks at them).
         writes_gray: whether it encodes grayscale images (all do but jpegli here).
@@ -74,7 +73,6 @@ class Backend:
 
     name: str
     module: str | None = None
-    extra: str | None = None
     options: frozenset[str] = frozenset()
     table_options: frozenset[str] = frozenset()
     writes_gray: bool = True
@@ -84,7 +82,8 @@ class Backend:
 
     def require(self) -> None:
         if not self.available():
-            raise ImportError(f"the {self.name!r} backend is not installed: pip install 'rdjpeg[{self.extra}]'")
+            raise ImportError(f"the {self.name!r} backend needs {self.module!r}, which rdjpeg depends on but is not "
+                              "installed: reinstall rdjpeg")  # fmt: skip
 
     def check(self, options: dict) -> None:
         """Raise unless this backend can write with these options: installed, every option known, and the backend's
@@ -136,21 +135,6 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r})"
-
-
-PILLOW_INTEGER_OPTIONS = ("optimize", "progressive", "smooth", "restart_marker_blocks", "restart_marker_rows",
-                          "streamtype")  # fmt: skip
-
-
-def check_pillow_flags(options: dict) -> None:
-    """Pillow's rule for its integer options: a value with an integer meaning (``progressive`` may be None, which
-    Pillow reads as ``progressive or progression``), else TypeError in Pillow's words."""
-    for name in set(PILLOW_INTEGER_OPTIONS) & options.keys():
-        value = options[name] or False if name == "progressive" else options[name]
-        try:
-            operator.index(value)
-        except TypeError:
-            raise TypeError(f"{name}: '{type(value).__name__}' object cannot be interpreted as an integer") from None
 
 
 class PillowBackend(Backend):
@@ -218,7 +202,7 @@ class MozJPEGBackend(Backend):
     Huffman tables.
     """
 
-    name, module, extra = "mozjpeg", "pyvips", "mozjpeg"
+    name, module = "mozjpeg", "pyvips"
     options = frozenset({"subsampling", "optimize", "progressive", "table", "exif", "icc_profile"})
     table_options = frozenset({"table"})
 
@@ -234,7 +218,7 @@ class MozJPEGBackend(Backend):
         subsampling = subsampling_name(options.get("subsampling", "4:2:0"))
         progressive = bool(options.get("progressive", True))
         table = mozjpeg_table(options.get("table", "imagemagick"))
-        import pyvips  # optional (the mozjpeg extra): imported when this backend writes
+        import pyvips  # imported when this backend first writes: libvips starts only for those who use it
 
         pixels = np.ascontiguousarray(pixels)
         bands = 1 if pixels.ndim == 2 else 3
@@ -259,7 +243,7 @@ class JpegliBackend(Backend):
     (the pixels are those of the plain file); otherwise baseline with the standard tables, as ``pyjpegli.encode``.
     """
 
-    name, module, extra = "jpegli", "pyjpegli", "jpegli"
+    name, module = "jpegli", "pyjpegli"
     options = frozenset({"subsampling", "optimize"})
     writes_gray = False  # jpegli encodes gray, but its quality map and simulator model are RGB's
 
@@ -280,7 +264,7 @@ def quality_map() -> dict:
     """The default encoder's quality map for gray images (``weights/quality-map.json``, fitted on training images by
     the command in it): per Pillow quality 1..100, mozjpeg's ``base`` quality of the same mean SSIMULACRA2. (RGB
     images get theirs from the look predictor, :meth:`DefaultBackend.encoder_quality`.)"""
-    return json.loads(importlib.resources.files("rdjpeg.weights").joinpath("quality-map.json").read_text())
+    return weights.read_json("quality-map.json")
 
 
 def _metadata(options: dict) -> dict:
@@ -290,8 +274,9 @@ def _metadata(options: dict) -> dict:
 
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
-    grayscale, each at the quality whose SSIMULACRA2 on training images matches that of Pillow's JPEG at the quality
-    asked for (:func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli measured best on
+    grayscale, at the quality that gives this image the look Pillow's JPEG at the asked ``quality`` gives a typical
+    photo (:meth:`encoder_quality`: RGB from the look predictor, :mod:`rdjpeg.look`; gray from the mean-look map,
+    :func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli measured best on
     SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),

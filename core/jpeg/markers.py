@@ -11,6 +11,8 @@ import struct
 
 from PIL import Image
 
+from ..pillow_options import check_metadata_types
+
 METADATA_OPTIONS = frozenset({"exif", "icc_profile", "dpi", "comment", "xmp"})
 _MAX_PAYLOAD = 65533  # a segment's length field counts itself: 65535 − 2
 _ICC_CHUNK = _MAX_PAYLOAD - 14  # "ICC_PROFILE\0", sequence number, count
@@ -24,20 +26,6 @@ def _segment(marker: int, payload: bytes) -> bytes:
 def _c_int(value: int) -> int:
     """``value`` as a C int holds it (Pillow hands the density to libjpeg through one)."""
     return (value + 2**31) % 2**32 - 2**31
-
-
-# The types Pillow's JPEG save takes for each (it raises TypeError for others).
-METADATA_TYPES = {"exif": (bytes, Image.Exif), "xmp": (bytes, bytearray), "icc_profile": (bytes, bytearray),
-                  "comment": (str, bytes)}  # fmt: skip
-
-
-def check_metadata_types(options: dict) -> None:
-    """TypeError, as Pillow's, for a metadata option of a type Pillow's JPEG save does not take."""
-    for name, types in METADATA_TYPES.items():
-        value = options.get(name)
-        if value and not isinstance(value, types):
-            kinds = " or ".join(t.__name__ for t in types)
-            raise TypeError(f"{name} must be {kinds}, got {type(value).__name__}")
 
 
 def metadata_segments(exif=None, icc_profile=None, dpi=None, comment=None, xmp=None) -> list[bytes]:

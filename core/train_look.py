@@ -1,0 +1,226 @@
+"""Train the look predictor (:mod:`rdjpeg.look`): ``rdjpeg train look``.
+
+Two stages, both resumable from the output folder:
+
+1. **Measure** (``curves.jsonl``, one line per training image): jpegli's progressive file at every quality of
+   :data:`~rdjpeg.look.QUALITIES` and Pillow's JPEG at every quality of :data:`PILLOW_QUALITIES`, each decoded by
+   Pillow and scored with SSIMULACRA2 (:mod:`rdjpeg.scores`, libjxl's computation), with its size.
+2. **Fit** (``look.json``): per jpegli quality, a ridge regression from the image's features
+   (:func:`rdjpeg.look.features`) to its SSIMULACRA2 and to its log bits per pixel; per Pillow quality, one to the
+   SSIMULACRA2 of Pillow's JPEG of the image; the look of Pillow's JPEG at each quality for a typical photo (the mean
+   over the images); and the blend ``quality=q`` aims with (:func:`choose_blend`).
+
+Images: BSD200 and Urban100 (never Kodak). BSD200's photos were JPEGs once, and on their old 8×8 grid an encoder at
+high quality nearly reproduces them; every image loses its first 3 rows and 5 columns, so that no encoder meets old
+block edges.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ProcessPoolExecutor
+
+import numpy as np
+from PIL import Image
+
+from .files import image_paths, write_atomically
+from .images import decode_jpeg
+from .jpeg import jpegli
+from .jpeg.backends import pillow_jpeg_bytes
+from .look import FEATURES, QUALITIES, features, nearest_quality
+from .scores import SSIMULACRA2
+
+PILLOW_QUALITIES = tuple(range(5, 101, 5))
+GRID_OFFSET = (3, 5)  # rows, columns dropped from every training image (module docstring)
+
+
+def training_pixels(path: str) -> np.ndarray:
+    """The RGB pixels of a training image, its old JPEG grid moved (:data:`GRID_OFFSET`)."""
+    with Image.open(path) as im:
+        return np.ascontiguousarray(np.asarray(im.convert("RGB"))[GRID_OFFSET[0] :, GRID_OFFSET[1] :])
+
+
+def measure(path: str) -> dict:
+    """SSIMULACRA2 and bytes of one training image's files: jpegli (progressive) and Pillow, at each grid quality."""
+    pixels = training_pixels(path)
+    score = SSIMULACRA2(pixels)
+    row = {"path": os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path),
+           "height": pixels.shape[0], "width": pixels.shape[1]}  # fmt: skip
+    writers = {
+        "jpegli": (QUALITIES, lambda q: jpegli.encode(pixels, q, progressive=True)),
+        "pillow": (PILLOW_QUALITIES, lambda q: pillow_jpeg_bytes(Image.fromarray(pixels), quality=q)),
+    }
+    for name, (qualities, write) in writers.items():
+        files = [write(q) for q in qualities]
+        row[name] = {"ssimulacra2": [round(score(decode_jpeg(data, gray=False)), 4) for data in files],
+                     "bytes": [len(data) for data in files]}  # fmt: skip
+    return row
+
+
+def measure_all(paths: list[str], out: str, workers: int = 2, log=print) -> list[dict]:
+    """:func:`measure` for every path not yet in ``out/curves.jsonl`` (appended as each ends); all rows, in path
+    order."""
+    os.makedirs(out, exist_ok=True)
+    record = os.path.join(out, "curves.jsonl")
+    done = {}
+    if os.path.exists(record):
+        with open(record) as f:
+            done = {row["path"]: row for row in map(json.loads, f)}
+    key = {p: os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p) for p in paths}
+    todo = [p for p in paths if key[p] not in done]
+    with ProcessPoolExecutor(workers) as pool, open(record, "a") as f:
+        for i, row in enumerate(pool.map(measure, todo), 1):
+            f.write(json.dumps(row) + "\n")
+            f.flush()
+            done[row["path"]] = row
+            if i % 20 == 0 or i == len(todo):
+                log(f"measured {i}/{len(todo)}")
+    return [done[key[p]] for p in paths]
+
+
+ALPHAS = (0.3, 1.0, 3.0, 10.0)  # ridge strengths tried; the one with the lowest cross-validated error is kept
+FOLDS = 10
+BLENDS = tuple(round(0.05 * k, 2) for k in range(21))  # shares of the image's own Pillow look, tried
+BLEND_QUALITIES = range(30, 91, 5)  # where the blend must keep its promise
+SPREAD_GAIN = 2.0  # the promise: the 5th percentile of the looks this much above Pillow's at each of those q
+
+
+def design(f: np.ndarray) -> np.ndarray:
+    """The regression's inputs for rows of features: the features and their squares."""
+    return np.concatenate([f, f * f], axis=1)
+
+
+def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> dict:
+    """Standardization and weights (outputs × (1 + inputs)) of a ridge regression of ``y`` on ``x`` (the intercept
+    unpenalized)."""
+    mean, spread = x.mean(0), x.std(0)
+    scale = np.where(spread > 1e-6, spread, 1.0)  # a feature constant over the images: left as it is
+    z = np.concatenate([np.ones((len(x), 1)), (x - mean) / scale], axis=1)
+    penalty = alpha * np.eye(z.shape[1])
+    penalty[0, 0] = 0
+    return {"mean": mean, "scale": scale, "weights": np.linalg.solve(z.T @ z + penalty, z.T @ y).T}
+
+
+def predict(model: dict, x: np.ndarray) -> np.ndarray:
+    z = np.concatenate([np.ones((len(x), 1)), (x - model["mean"]) / model["scale"]], axis=1)
+    return z @ model["weights"].T
+
+
+def cross_validated(x: np.ndarray, y: np.ndarray, alpha: float, seed: int = 0) -> np.ndarray:
+    """Predictions of each image by a model fitted without its fold."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    out, folds = np.empty_like(y), min(FOLDS, len(x))
+    for fold in range(folds):
+        held = order[fold::folds]
+        kept = np.setdiff1d(order, held)
+        out[held] = predict(ridge(x[kept], y[kept], alpha), x[held])
+    return out
+
+
+def achieved(curves: np.ndarray, predicted: np.ndarray, targets) -> dict:
+    """Per target: the real score at the quality each image's predicted curve gives for it, minus the target (mean,
+    standard deviation, 5th percentile), over the images that reach the target at all."""
+    qualities, out = np.arange(1, 101), {}
+    for target in targets:
+        errors = []
+        for real, guess in zip(curves, predicted, strict=True):
+            if real.max() < target:
+                continue
+            guess = np.maximum.accumulate(np.interp(qualities, QUALITIES, guess))
+            q = int(np.nonzero(guess >= target)[0][0]) + 1 if guess[-1] >= target else 100
+            errors.append(np.interp(q, QUALITIES, real) - target)
+        errors = np.asarray(errors)
+        if not len(errors):
+            continue
+        out[str(target)] = {"mean": round(float(errors.mean()), 3), "std": round(float(errors.std()), 3),
+                            "p5": round(float(np.percentile(errors, 5)), 3), "images": len(errors)}  # fmt: skip
+    return out
+
+
+def choose_blend(scores: np.ndarray, predicted: np.ndarray, pillow: np.ndarray, pillow_predicted: np.ndarray) -> dict:
+    """The largest share of the image's own (predicted) Pillow look that ``quality=q`` may aim with while the 5th
+    percentile of the looks reached stays :data:`SPREAD_GAIN` above Pillow's at every q of :data:`BLEND_QUALITIES`,
+    by cross-validated predictions on the training images. 0 evens every photo out to the typical look; 1 keeps each
+    photo's own Pillow look (Pillow's spread). A larger share follows photo sets whose looks differ from the training
+    photos' (the mean look stays nearer Pillow's on them) and costs less average efficiency."""
+    qualities, typical, gains = np.arange(1, 101), pillow.mean(0), {}
+    for blend in BLENDS:
+        worst = np.inf
+        for j, q in enumerate(PILLOW_QUALITIES):
+            if q not in BLEND_QUALITIES:
+                continue
+            reached = []
+            for real, guess, own in zip(scores, predicted, pillow_predicted[:, j], strict=True):
+                curve = np.maximum.accumulate(np.interp(qualities, QUALITIES, guess))
+                chosen = nearest_quality(curve, typical[j] + blend * (own - typical[j]))
+                reached.append(np.interp(chosen, QUALITIES, real))
+            worst = min(worst, np.percentile(reached, 5) - np.percentile(pillow[:, j], 5))
+        gains[blend] = round(float(worst), 3)
+    kept = max((b for b, g in gains.items() if g >= SPREAD_GAIN), default=0.0)
+    return {"blend": kept, "worst_spread_gain_by_blend": {str(b): g for b, g in gains.items()}}
+
+
+def fit(rows: list[dict], root: dict[str, str]) -> dict:
+    """``look.json``'s content from measured rows (:func:`measure_all`); ``root`` maps a row's path to its file."""
+    x = design(np.stack([features(training_pixels(root[row["path"]])) for row in rows]))
+    scores = np.asarray([row["jpegli"]["ssimulacra2"] for row in rows])
+    log_bpp = np.log([8 * np.asarray(row["jpegli"]["bytes"]) / (row["height"] * row["width"]) for row in rows])
+    errors = {a: float(np.sqrt(((cross_validated(x, scores, a) - scores) ** 2).mean())) for a in ALPHAS}
+    alpha = min(errors, key=errors.get)
+    pillow = np.asarray([row["pillow"]["ssimulacra2"] for row in rows])
+    checked = {"ssimulacra2": cross_validated(x, scores, alpha), "log_bpp": cross_validated(x, log_bpp, alpha),
+               "pillow_ssimulacra2": cross_validated(x, pillow, alpha)}  # fmt: skip
+    models = {"ssimulacra2": ridge(x, scores, alpha), "log_bpp": ridge(x, log_bpp, alpha),
+              "pillow_ssimulacra2": ridge(x, pillow, alpha)}  # fmt: skip
+    blend = choose_blend(scores, checked["ssimulacra2"], pillow, checked["pillow_ssimulacra2"])
+    rms = {k: np.sqrt(((checked[k] - v) ** 2).mean(0))
+           for k, v in (("ssimulacra2", scores), ("log_bpp", log_bpp), ("pillow_ssimulacra2", pillow))}  # fmt: skip
+    return {
+        "features": list(FEATURES),
+        "qualities": list(QUALITIES),
+        "standardize": {k: models["ssimulacra2"][k].round(8).tolist() for k in ("mean", "scale")},
+        "weights": {k: m["weights"].round(8).tolist() for k, m in models.items()},
+        "pillow_qualities": list(PILLOW_QUALITIES),
+        "pillow_look": pillow.mean(0).round(4).tolist(),
+        "blend": blend["blend"],
+        "record": {
+            "images": len(rows),
+            "alpha": alpha,
+            "cross_validated_rmse_by_alpha": {str(a): round(e, 4) for a, e in errors.items()},
+            "cross_validated_rmse_ssimulacra2": rms["ssimulacra2"].round(3).tolist(),
+            "cross_validated_rmse_log_bpp": rms["log_bpp"].round(4).tolist(),
+            "cross_validated_rmse_pillow_ssimulacra2": rms["pillow_ssimulacra2"].round(3).tolist(),
+            "worst_spread_gain_by_blend": blend["worst_spread_gain_by_blend"],
+            "open_loop_error_at_targets": achieved(scores, checked["ssimulacra2"], (30, 40, 50, 60, 70, 80, 90)),
+        },
+    }
+
+
+def _dumps(value, indent: str = "") -> str:
+    """JSON with one key per line and every list of numbers (a table row) on one line: readable, diffable."""
+    if isinstance(value, dict):
+        inner = indent + " "
+        items = ",\n".join(f"{inner}{json.dumps(k)}: {_dumps(v, inner)}" for k, v in value.items())
+        return "{\n" + items + "\n" + indent + "}" + ("\n" if not indent else "")
+    if isinstance(value, list) and value and isinstance(value[0], list):
+        inner = indent + " "
+        return "[\n" + ",\n".join(inner + json.dumps(row) for row in value) + "\n" + indent + "]"
+    return json.dumps(value)
+
+
+def train_look(data: list[str], out: str, workers: int = 2, log=print, command: str = "") -> str:
+    """Measure (resumably) and fit; writes ``out/look.json`` (with ``command``, the one that made it) and returns its
+    path."""
+    import datetime
+
+    paths = image_paths(data)
+    rows = measure_all(paths, out, workers, log)
+    root = {os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p): p for p in paths}
+    model = {"command": command, "date": datetime.date.today().isoformat(), **fit(rows, root)}
+    path = os.path.join(out, "look.json")
+    write_atomically(path, _dumps(model).encode())
+    record = model["record"]
+    log(f"fitted on {record['images']} images, alpha {record['alpha']}; cross-validated SSIMULACRA2 RMSE at q50 "
+        f"{record['cross_validated_rmse_ssimulacra2'][QUALITIES.index(50)]:.2f}; wrote {path}")  # fmt: skip
+    return path

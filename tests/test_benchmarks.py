@@ -3,7 +3,6 @@ rots. The figures themselves are BENCHMARKS.md's; nothing here measures them aga
 a committed results file). Scripts that need the shared data, libjxl's ``ssimulacra2`` or ``butteraugli_main``, or
 an optional package skip with the reason when it is absent."""
 
-import glob
 import importlib.util
 import json
 import os
@@ -231,9 +230,3 @@ def test_rate_bias_runs(tmp_path, capsys):
     weights = ROOT / "core" / "weights" / "prefilter-msssim.safetensors"
     load("rate_bias").main(["--weights", str(weights), "--data", str(tmp_path), "--crops", "1", "--qualities", "50"])
     assert "| 50 |" in capsys.readouterr().out
-
-
-def test_kodak_is_where_the_scripts_look():
-    """The documented commands read ../shared/data/kodak/*.png."""
-    kodak = needs_shared("data", "kodak")
-    assert len(glob.glob(str(kodak / "*.png"))) == 24

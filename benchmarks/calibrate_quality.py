@@ -1,7 +1,7 @@
 """Fit the default pipeline's quality map for gray images on training images, so that ``quality=q`` keeps the look of
 Pillow's JPEG at q (mean SSIMULACRA2), never Kodak: mozjpeg, on the images' luminance, one quality per q (the mean
 curve). RGB images take their quality from the look predictor instead (``rdjpeg train look``; issue 27); until then
-this script fitted a per-q line in the image's complexity for jpegli, as BENCHMARKS.md ("The default") records.
+this script also fitted a per-q line in the image's complexity for jpegli (commit 936b4d6 holds that code).
 
     .venv/bin/python benchmarks/calibrate_quality.py --out core/weights/quality-map.json
 """

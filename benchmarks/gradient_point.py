@@ -26,13 +26,15 @@ from rdjpeg.models.rate import estimate_bits
 from rdjpeg.plugins import get_metric
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--metric", default="lpips")
     parser.add_argument("--images", nargs="+", default=["kodim05", "kodim23"])
     parser.add_argument("--qualities", nargs="+", type=int, default=[30, 70])
+    parser.add_argument("--crop", type=int, default=256, help="side of the crop, from (128, 128)")
+    parser.add_argument("--steps", type=int, default=60, help="Adam steps (the real codec scores every 10th)")
     parser.add_argument("--shared", default=os.environ.get("RDJPEG_SHARED", "../shared"))
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     m = get_metric(args.metric)
 
@@ -43,11 +45,12 @@ def main() -> None:
             d = m.loss(x, image_to_tensor(np.asarray(Image.open(buf)))).item()
         return d, 8 * buf.tell() / (x.shape[-1] * x.shape[-2])
 
-    print(f"| image (256² crop) | quality | {args.metric}: gradient at proxy | at decoded |")
+    print(f"| image ({args.crop}² crop) | quality | {args.metric}: gradient at proxy | at decoded |")
     print("|---|---|---|---|")
     for name in args.images:
         path = os.path.join(args.shared, "data", "kodak", f"{name}.png")
-        x = image_to_tensor(np.asarray(Image.open(path).convert("RGB")))[..., 128:384, 128:384]
+        window = slice(128, 128 + args.crop)
+        x = image_to_tensor(np.asarray(Image.open(path).convert("RGB")))[..., window, window]
         for q in args.qualities:
             lam = estimate_lambda(x, q, args.metric).item()
             d0, r0 = real(x, x, q)
@@ -55,7 +58,7 @@ def main() -> None:
             for at in ("proxy", "decoded"):
                 xp = x.clone().requires_grad_()
                 optimizer, best = torch.optim.Adam([xp], lr=2 / 255), start
-                for step in range(60):
+                for step in range(args.steps):
                     sim = simulate_jpeg(xp.clamp(0, 1), q)
                     loss = sim.distortion(m.loss, x, at).sum() + lam * estimate_bits(sim).sum() / x[0, 0].numel()
                     optimizer.zero_grad()

@@ -19,13 +19,18 @@ import sys
 
 import numpy as np
 import torch
-from _common import spearman
 from PIL import Image
 
 from rdjpeg.models.lagrangian import estimate_lambda, lambda_features
 from rdjpeg.train.data import ImagePool
 
 METRICS = ("mse", "msssim", "lpips")
+
+
+def spearman(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman rank correlation (no ties expected in continuous measurements)."""
+    ra, rb = np.argsort(np.argsort(a)), np.argsort(np.argsort(b))
+    return float(np.corrcoef(ra, rb)[0, 1])
 
 
 def collect(images: list[torch.Tensor], qualities: list[int], metric: str) -> tuple[np.ndarray, np.ndarray]:

@@ -46,14 +46,14 @@ def rd_point(encode, x: torch.Tensor, q: int, edited: torch.Tensor) -> tuple[flo
     return 8 * len(data) / (x.shape[-1] * x.shape[-2]), -10 * np.log10(mse)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default="train", help='"train" (12 training images) or a glob')
     parser.add_argument("--settings", nargs="+", default=["fast:1:3:0.05"])
     parser.add_argument("--backend", default="pillow", help="encoder spec, e.g. pillow, mozjpeg:table=flat")
     parser.add_argument("--shared", default=os.environ.get("RDJPEG_SHARED", "../shared"))
     parser.add_argument("--json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     paths = training_images(args.shared) if args.images == "train" else sorted(glob.glob(args.images))
     images = {p: image_to_tensor(np.asarray(Image.open(p).convert("RGB"))) for p in paths}

@@ -26,14 +26,14 @@ from rdjpeg.train.data import ImagePool
 from rdjpeg.train.prefilter import PrefilterConfig, validation_set
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", required=True, help="a .safetensors prefilter")
     parser.add_argument("--data", nargs="+", required=True, help="training image folders (held-out crops are used)")
     parser.add_argument("--rate", help="rate network weights (default: the shipped ones)")
     parser.add_argument("--crops", type=int, default=12)
     parser.add_argument("--qualities", default="10,20,35,50,65,80,90")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     crops = validation_set(ImagePool(args.data), PrefilterConfig(val_images=args.crops))
     net, rate = load_prefilter(args.weights), rate_estimator(path=args.rate)
     print("| q | real saving | predicted saving | R̂/real, unedited | R̂/real, edited |\n|---|---|---|---|---|")

@@ -44,12 +44,12 @@ def run_ray(folder: str, out: str, workers: int) -> tuple[float, list[float]]:
     return time.perf_counter() - start, [row["seconds"] for row in rows]
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", default="../shared/data/kodak/*.png")
     parser.add_argument("--copies", type=int, default=2)
     parser.add_argument("--json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     work = tempfile.mkdtemp(prefix="rdjpeg-ray-bench-")
     folder = os.path.join(work, "in")
     os.makedirs(folder)

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from rdjpeg.images import image_to_tensor, open_image, roundtrip
-from rdjpeg.plugins import get_backend, get_metric
+from rdjpeg.registry import get_backend, get_metric
 
 PILLOW_QUALITIES = list(range(5, 101, 5))
 ENCODER_QUALITIES = sorted({*range(5, 101, 3), *range(90, 101)})  # finer at the top, where curves bend

@@ -60,7 +60,7 @@ def previous_default(pixels: np.ndarray, quality: int) -> bytes:
     import mozjpeg_lossless_optimization
 
     from rdjpeg.jpeg import jpegli
-    from rdjpeg.plugins import get_backend
+    from rdjpeg.registry import get_backend
 
     chosen = get_backend("default").encoder_quality(pixels, quality)  # its probe encode, as before
     return mozjpeg_lossless_optimization.optimize(jpegli.encode(pixels, chosen))

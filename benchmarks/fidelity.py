@@ -26,8 +26,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.jpeg.simulator import simulate_jpeg
 from rdjpeg.jpeg.tables import PILLOW_SUBSAMPLING, SUBSAMPLINGS
+from rdjpeg.learned.simulator import simulate_jpeg
 
 QUALITIES = [5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95]
 

@@ -20,10 +20,10 @@ import torch
 from PIL import Image
 
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
-from rdjpeg.jpeg.simulator import simulate_jpeg
-from rdjpeg.models.lagrangian import estimate_lambda
-from rdjpeg.models.rate import estimate_bits
-from rdjpeg.plugins import get_metric
+from rdjpeg.learned.models.lagrangian import estimate_lambda
+from rdjpeg.learned.models.rate import estimate_bits
+from rdjpeg.learned.simulator import simulate_jpeg
+from rdjpeg.registry import get_metric
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,8 +11,8 @@ import argparse
 import json
 import os
 
-from rdjpeg.evaluate import Codec
-from rdjpeg.report import plot_curves, summarize
+from rdjpeg.learned.evaluate import Codec
+from rdjpeg.learned.report import plot_curves, summarize
 
 
 def trained_on(label: str) -> str:

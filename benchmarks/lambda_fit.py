@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.models.lagrangian import estimate_lambda, lambda_features
-from rdjpeg.train.data import ImagePool
+from rdjpeg.learned.models.lagrangian import estimate_lambda, lambda_features
+from rdjpeg.learned.train.data import ImagePool
 
 METRICS = ("mse", "msssim", "lpips")
 

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.evaluate import Codec
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
-from rdjpeg.models.lagrangian import estimate_lambda
-from rdjpeg.models.masking import adaptive_masking
-from rdjpeg.plugins import get_backend
-from rdjpeg.report import bd_rate
+from rdjpeg.learned.evaluate import Codec
+from rdjpeg.learned.models.lagrangian import estimate_lambda
+from rdjpeg.learned.models.masking import adaptive_masking
+from rdjpeg.learned.report import bd_rate
+from rdjpeg.registry import get_backend
 
 QUALITIES = (20, 35, 50, 65, 80)
 

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from rdjpeg.jpeg.backends import pillow_jpeg_bytes
-from rdjpeg.plugins import get_backend
+from rdjpeg.registry import get_backend
 
 
 def mozjpeg4(pixels: np.ndarray, quality: int, path: str) -> bytes:

@@ -20,10 +20,10 @@ from PIL import Image
 
 from rdjpeg.images import image_to_tensor, tensor_to_pixels
 from rdjpeg.jpeg.backends import pillow_jpeg_bytes
-from rdjpeg.models.prefilter import load_prefilter
-from rdjpeg.models.rate import estimate_bits, rate_estimator
-from rdjpeg.train.data import ImagePool
-from rdjpeg.train.prefilter import PrefilterConfig, validation_set
+from rdjpeg.learned.models.prefilter import load_prefilter
+from rdjpeg.learned.models.rate import estimate_bits, rate_estimator
+from rdjpeg.learned.train.data import ImagePool
+from rdjpeg.learned.train.prefilter import PrefilterConfig, validation_set
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 
-from rdjpeg.models.masking import ITERATIONS
+from rdjpeg.learned.models.masking import ITERATIONS
 
 CONFIGS = [(32, 4, 8), (48, 4, 8), (64, 4, 8)]  # channels, blocks, scale (8: one cell per JPEG block)
 
@@ -24,7 +24,7 @@ CONFIGS = [(32, 4, 8), (48, 4, 8), (64, 4, 8)]  # channels, blocks, scale (8: on
 def run_one(channels: int, blocks: int, scale: int, channels_last: bool, big: bool) -> dict:
     import torch
 
-    from rdjpeg.models.prefilter import Prefilter
+    from rdjpeg.learned.models.prefilter import Prefilter
 
     threads = torch.get_num_threads()  # the user's setting (OMP_NUM_THREADS)
     torch.manual_seed(0)
@@ -60,7 +60,7 @@ def masking_ms() -> float:
     import torch
     import torch.nn.functional as F
 
-    from rdjpeg.models.masking import adaptive_masking
+    from rdjpeg.learned.models.masking import adaptive_masking
 
     torch.manual_seed(0)
     x = F.interpolate(torch.rand(1, 3, 64, 96), size=(512, 768), mode="bicubic").clamp(0, 1)

@@ -1,6 +1,6 @@
-"""rdjpeg's two SSIMULACRA2s (``rdjpeg.scores``, numpy, what targets measure with; ``rdjpeg.metrics.ssimulacra2``,
-the torch port) against libjxl's own binary (``--reference``: ``ssimulacra2`` version 2.1, built outside this
-project), on JPEGs of a set of photos, with the time each takes per pair.
+"""rdjpeg's two SSIMULACRA2s (``rdjpeg.scores``, numpy, what targets measure with;
+``rdjpeg.learned.metrics.ssimulacra2``, the torch port) against libjxl's own binary (``--reference``: ``ssimulacra2``
+version 2.1, built outside this project), on JPEGs of a set of photos, with the time each takes per pair.
 
 Originals are given to the binary as PNGs re-saved without colour chunks (the pixels Pillow decodes: a PNG with gAMA
 and cHRM but no sRGB chunk is read by libjxl in that colour space, and then differs from what Pillow shows).
@@ -25,7 +25,7 @@ import torch
 from PIL import Image
 
 from rdjpeg.images import image_to_tensor
-from rdjpeg.metrics.ssimulacra2 import ssimulacra2 as torch_ssimulacra2
+from rdjpeg.learned.metrics.ssimulacra2 import ssimulacra2 as torch_ssimulacra2
 from rdjpeg.scores import SSIMULACRA2
 
 

@@ -24,7 +24,7 @@ import torch.nn.functional as F
 from kornia.filters import gaussian_blur2d
 from PIL import Image
 
-from rdjpeg.metrics import ssimulacra2 as ss2
+from rdjpeg.learned.metrics import ssimulacra2 as ss2
 
 
 def _mirror(x: torch.Tensor, r: int, dim: int) -> torch.Tensor:

@@ -33,8 +33,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from rdjpeg.jpeg import simulator
-from rdjpeg.jpeg.simulator import simulate_jpeg
+from rdjpeg.learned import simulator
+from rdjpeg.learned.simulator import simulate_jpeg
 
 VARIANTS = [
     "identity",

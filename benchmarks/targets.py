@@ -58,7 +58,7 @@ def reference_score(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def butteraugli(a: np.ndarray, b: np.ndarray) -> float:
-    from rdjpeg.metrics.butteraugli import _run, butteraugli_binary
+    from rdjpeg.learned.metrics.butteraugli import _run, butteraugli_binary
 
     return _run(butteraugli_binary(), a.tobytes(), b.tobytes(), a.shape)[1]
 
@@ -262,7 +262,7 @@ def default_figures(rows: list[dict], judged: Judged) -> dict:
 def bd_figures(rows: list[dict], judged: Judged) -> dict:
     """BD-rate of the default against each codec on both judges (average curves over the photos, q30..95;
     butteraugli negated so that higher is better)."""
-    from rdjpeg.report import bd_rate
+    from rdjpeg.learned.report import bd_rate
 
     def curves(cell, codec: str | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         bpp, look, ba = [], [], []
@@ -329,8 +329,8 @@ def crop_figure(rows: list[dict], floors: dict, path: str, s: int = 70) -> None:
     from PIL import ImageDraw
 
     import rdjpeg
-    from rdjpeg.crops import worst_window
     from rdjpeg.jpeg import jpegli
+    from rdjpeg.learned.crops import worst_window
 
     q = floors[s]["jpegli"]["quality"]
     ordered = sorted(rows, key=lambda r: r["fixed"]["jpegli"][q]["reference"])

@@ -33,7 +33,8 @@ from .validate import check_int, check_quality
 # What the plan itself takes; every other option goes to the encoder backend, which says what it accepts.
 PLAN_OPTIONS = ("metric", "backend", "prefilter", "masking", "max_bytes", "target")
 DEFAULT_QUALITY = 75  # Pillow's
-MASKED_METRICS = ("mse",)  # metrics (by loss_name) whose pipeline masks by default: BENCHMARKS.md, "Adaptive masking"
+# Metrics (by loss_name) whose pipeline masks by default: BENCHMARKS.md, "Adaptive DCT-domain masking".
+MASKED_METRICS = ("mse",)
 
 
 @dataclass(frozen=True)

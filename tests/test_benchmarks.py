@@ -113,7 +113,7 @@ def test_ssimulacra2_libjxl_runs(photo, tmp_path):
 
 
 def test_surrogates_runs(photo, monkeypatch, capsys):
-    from rdjpeg.jpeg import simulator
+    from rdjpeg.learned import simulator
 
     monkeypatch.setattr(simulator, "MASK_WIDTH", simulator.MASK_WIDTH)  # the script sets it per variant
     module = load("surrogates")

@@ -1,2 +1,2 @@
-"""The codec and its differentiable twin: IJG tables (:mod:`.tables`), the bit-exact simulator of libjpeg-turbo
-(:mod:`.simulator`) and the real encoder backends (:mod:`.backends`)."""
+"""The real encoders: JPEG's tables and limits (:mod:`.tables`), metadata segments (:mod:`.markers`), jpegli through
+its C API (:mod:`.jpegli`) and the encoder backends (:mod:`.backends`)."""

@@ -6,7 +6,7 @@ calls it with :mod:`ctypes` on the ``jpeg_compress_struct`` of libjpeg's ABI 6.2
 checks the struct's size when it starts). With the same quality the coefficients, and so the decoded pixels, are
 exactly those of ``pyjpegli.encode``; only the entropy coding differs. jpegli's own progressive script (level 2)
 with optimized Huffman tables is 0.5 % smaller to 0.3 % larger than mozjpeg's lossless pass over pyjpegli's file, in a
-fifth of the time (BENCHMARKS.md, "The default at the encoder's own speed").
+fifth of the time (BENCHMARKS.md, "The default", "The lossless pass, replaced").
 
 The library releases the GIL while it encodes (ctypes does for every foreign call). Its inputs are checked here,
 because jpegli ends the process on an error (its ``error_exit``) and ctypes cannot unwind from a callback; what is

@@ -1,1 +1,1 @@
-"""Training: data sampling and the training loops for the rate network (and, later, the prefilter)."""
+"""Training: data sampling, the harness, and the training loops of the rate network and the prefilter."""

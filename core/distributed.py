@@ -23,6 +23,7 @@ import os
 
 from .compress import STATUSES, Files, Job, Result, compress_one, exists, row
 from .compress import summary as batch_summary
+from .extras import require
 from .files import EXISTING, IMAGE_SUFFIXES, find_images
 from .plan import Plan, make_plan
 
@@ -123,6 +124,7 @@ def compress_on_ray(inputs: str, output: str, quality: int | None = None, worker
         One row per input (:func:`rdjpeg.compress.row`): source, output, status ("ok", "skipped", "failed"),
         message, bytes, seconds, and how the file was chosen.
     """
+    require("ray", "rdjpeg.distributed")
     import ray
 
     if existing not in EXISTING:

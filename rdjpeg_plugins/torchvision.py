@@ -14,14 +14,20 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
-from torch import Tensor, nn
-from torchvision import tv_tensors
-from torchvision.transforms import v2
 
+from rdjpeg.extras import require
 from rdjpeg.plan import default_masking, make_plan, resolve_prefilter
 from rdjpeg.validate import quality_range
+
+try:
+    import torch
+    from torch import Tensor, nn
+    from torchvision import tv_tensors
+    from torchvision.transforms import v2
+except ImportError:
+    require("torchvision", "rdjpeg_plugins.torchvision")  # the error that names the extra, when it is the cause
+    raise
 
 IMAGE_TYPES = (tv_tensors.Image, tv_tensors.Video)
 

@@ -77,3 +77,12 @@ def test_cli_exits_with_the_extra_and_writes_nothing(argv, photo, tmp_path):
     done = run(f"import sys; from rdjpeg.cli import main; sys.exit(main({args!r}))")
     assert done.returncode not in (0, None) and EXTRA in done.stderr, done.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize(("code", "extra"), [
+    ("from rdjpeg_plugins.torchvision import RDJPEG", "torchvision"),
+    ("from rdjpeg.distributed import compress_on_ray; compress_on_ray('.', 'out')", "ray"),
+])  # fmt: skip
+def test_other_extras_are_named(code, extra):
+    done = run(code, blocked=("torchvision", "ray", "pyarrow"))
+    assert done.returncode != 0 and f"pip install 'rdjpeg[{extra}]'" in done.stderr, done.stderr

@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--stock", action="store_true", help="thumbor's own PIL engine, for comparisons")
     parser.add_argument("--target", help="RDJPEG_TARGET, such as ssimulacra2:80")
     parser.add_argument("--set", type=setting, action="append", default=[], metavar="NAME=VALUE",
-                        help="another thumbor setting, a Python literal (QUALITY=85, PRESERVE_EXIF_INFO=True)")  # fmt: skip
+                        help="another thumbor setting, a Python literal (QUALITY=85)")  # fmt: skip
     parser.add_argument("--lifetime", type=float, help="stop after this many seconds")
     args = parser.parse_args(argv)
     if args.stock and args.target:

@@ -4,6 +4,7 @@ import importlib.util
 import io
 import subprocess
 import sys
+from importlib.resources import files
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +107,30 @@ def test_ray_batch_compress(folder, tmp_path):
         assert (tmp_path / "ray" / relative).read_bytes() == (tmp_path / "seq" / relative).read_bytes()
     again = subprocess.run([*script, "--existing", "skip"], capture_output=True, text=True, timeout=300)
     assert "0 written, 5 skipped, 1 failed" in again.stdout, again.stderr[-2000:]
+
+
+def test_wagtail_renditions(tmp_path):
+    """A minimal Wagtail project on SQLite, with "rdjpeg_plugins.wagtail" in INSTALLED_APPS and without: rdjpeg's
+    renditions are smaller at Wagtail's look."""
+    pytest.importorskip("wagtail", reason="Wagtail is not installed: pip install 'rdjpeg[wagtail]'")
+    from rdjpeg.scores import SSIMULACRA2
+
+    with Image.open(files("rdjpeg.samples").joinpath("parrots.png")) as im:
+        im.save(tmp_path / "parrots.png")
+        reference = np.asarray(im.convert("RGB").resize((240, 160), Image.Resampling.LANCZOS))
+    written = {}
+    for kind in ("rdjpeg", "stock"):
+        flag = ["--stock"] if kind == "stock" else []
+        command = [sys.executable, str(ROOT / "wagtail_renditions.py"), str(tmp_path), str(tmp_path / kind),
+                   "--spec", "fill-240x160|format-jpeg|jpegquality-80", *flag]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.startswith("parrots.jpg 240x160 ")
+        written[kind] = (tmp_path / kind / "parrots.jpg").read_bytes()
+    ours, stock = written["rdjpeg"], written["stock"]
+    assert len(ours) < 0.95 * len(stock)
+    score = SSIMULACRA2(reference)
+    look = [score(np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))) for data in (ours, stock)]
+    assert abs(look[0] - look[1]) < 6
+    with Image.open(io.BytesIO(ours)) as im:
+        assert im.info.get("progressive")

@@ -70,8 +70,7 @@ def test_jpeg_is_rdjpegs_at_pillows_look_and_smaller(photos):
     ours, stock = read(rdjpeg_thumbor.Engine, source, **settings), read(pil.Engine, source, **settings)
     reference = pixels(read(pil.Engine, source, ".png"))  # thumbor's resized pixels, lossless
     score = SSIMULACRA2(reference)
-    assert len(ours) < 0.95 * len(stock)
-    assert abs(score(pixels(ours)) - score(pixels(stock))) < 6  # the look of Pillow's q80 on a typical photo
+    assert len(ours) < len(stock) and score(pixels(ours)) > score(pixels(stock)) - 2  # Pillow's q80 look, or better
     with Image.open(io.BytesIO(ours)) as im, Image.open(io.BytesIO(stock)) as them:
         assert im.size == SIZE and im.info.get("progressive")
         assert im.info["icc_profile"] == them.info["icc_profile"] and im.getexif()[0x013B] == "rdjpeg tests"
@@ -180,7 +179,7 @@ def test_server_writes_rdjpegs_jpeg_and_serves_errors(servers):
     _, png, png_kind = ours.get(f"/unsafe/{SIZE[0]}x{SIZE[1]}/filters:format(png)/photo.jpg")
     assert png_kind == "image/png" and png == stock.get(f"/unsafe/{SIZE[0]}x{SIZE[1]}/filters:format(png)/photo.jpg")[1]
     reference = SSIMULACRA2(pixels(png))
-    assert len(data) < 0.95 * len(theirs) and abs(reference(pixels(data)) - reference(pixels(theirs))) < 6
+    assert len(data) < len(theirs) and reference(pixels(data)) > reference(pixels(theirs)) - 2
     with Image.open(io.BytesIO(data)) as im:
         assert im.size == SIZE and im.info.get("progressive")
     _, low, _ = ours.get(f"/unsafe/{SIZE[0]}x{SIZE[1]}/filters:quality(50)/photo.jpg")

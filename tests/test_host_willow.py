@@ -55,7 +55,7 @@ def test_save_as_jpeg_is_rdjpegs_at_willows_look_and_smaller(photo):
     ours = saved(PillowImage.save_as_jpeg, image)  # Willow's default, quality 85
     stock = saved(STOCK, image)
     score = SSIMULACRA2(np.asarray(photo))
-    assert len(ours) < 0.95 * len(stock) and abs(score(decoded(ours)) - score(decoded(stock))) < 6
+    assert len(ours) < len(stock) and score(decoded(ours)) > score(decoded(stock)) - 2  # Pillow's look, or better
     with Image.open(io.BytesIO(ours)) as im:
         assert im.info.get("progressive") and im.info["icc_profile"] == ICC and im.getexif()[0x013B] == "rdjpeg tests"
     assert len(saved(PillowImage.save_as_jpeg, image, quality=50)) < len(ours)

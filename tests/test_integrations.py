@@ -128,9 +128,28 @@ def test_wagtail_renditions(tmp_path):
         assert done.stdout.startswith("parrots.jpg 240x160 ")
         written[kind] = (tmp_path / kind / "parrots.jpg").read_bytes()
     ours, stock = written["rdjpeg"], written["stock"]
-    assert len(ours) < 0.95 * len(stock)
+    assert len(ours) < len(stock)
     score = SSIMULACRA2(reference)
     look = [score(np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))) for data in (ours, stock)]
-    assert abs(look[0] - look[1]) < 6
+    assert look[0] > look[1] - 2  # Wagtail's look, or better
     with Image.open(io.BytesIO(ours)) as im:
         assert im.info.get("progressive")
+
+
+def test_sorl_thumbnails(tmp_path):
+    """get_thumbnail in a minimal Django project, with THUMBNAIL_ENGINE = "rdjpeg_plugins.sorl.Engine" and without."""
+    pytest.importorskip("sorl.thumbnail", reason="sorl-thumbnail is not installed: pip install 'rdjpeg[sorl]'")
+    with Image.open(files("rdjpeg.samples").joinpath("parrots.png")) as im:
+        im.save(tmp_path / "parrots.png")
+    written = {}
+    for kind in ("rdjpeg", "stock"):
+        flag = ["--stock"] if kind == "stock" else []
+        command = [sys.executable, str(ROOT / "sorl_thumbnails.py"), str(tmp_path), str(tmp_path / kind),
+                   "--geometry", "240x160", "--crop", "center", "--quality", "80", *flag]  # fmt: skip
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert done.stdout.startswith("parrots.jpg 240x160 ")
+        written[kind] = (tmp_path / kind / "parrots.jpg").read_bytes()
+    assert len(written["rdjpeg"]) < len(written["stock"])
+    with Image.open(io.BytesIO(written["rdjpeg"])) as im:
+        assert im.info.get("progressive") and im.size == (240, 160)

@@ -66,7 +66,7 @@ def pixels(data: bytes) -> np.ndarray:
 
 def test_jpeg_is_rdjpegs_at_pillows_look_and_smaller(photos):
     source = (photos / "photo.jpg").read_bytes()
-    settings = {"PRESERVE_EXIF_INFO": True}
+    settings = {"PRESERVE_EXIF_INFO": True, "PRESERVE_IPTC_INFO": True}
     ours, stock = read(rdjpeg_thumbor.Engine, source, **settings), read(pil.Engine, source, **settings)
     reference = pixels(read(pil.Engine, source, ".png"))  # thumbor's resized pixels, lossless
     score = SSIMULACRA2(reference)
@@ -78,7 +78,8 @@ def test_jpeg_is_rdjpegs_at_pillows_look_and_smaller(photos):
 
 
 @pytest.mark.parametrize("settings", [{"PILLOW_JPEG_QTABLES": "keep"}, {"PILLOW_JPEG_SUBSAMPLING": "keep"},
-                                      {"PROGRESSIVE_JPEG": False, "PRESERVE_EXIF_INFO": True}], ids=str)  # fmt: skip
+                                      {"PROGRESSIVE_JPEG": False, "PRESERVE_EXIF_INFO": True},
+                                      {"PROGRESSIVE_JPEG": False, "PRESERVE_IPTC_INFO": True}], ids=str)  # fmt: skip
 def test_what_only_pillow_writes_is_thumbors_file(photos, settings):
     source = (photos / "photo.jpg").read_bytes()
     assert read(rdjpeg_thumbor.Engine, source, **settings) == read(pil.Engine, source, **settings)

@@ -10,9 +10,9 @@ written; every other format is sorl's PIL engine's.
 
 from __future__ import annotations
 
-from sorl.thumbnail.engines import pil_engine
+import io
 
-from .pillow import encode_image
+from sorl.thumbnail.engines import pil_engine
 
 
 class Engine(pil_engine.Engine):
@@ -27,4 +27,6 @@ class Engine(pil_engine.Engine):
         options = {"quality": quality, "optimize": 1, "progressive": bool(progressive)}
         if image_info and "icc_profile" in image_info:
             options["icc_profile"] = image_info["icc_profile"]
-        return encode_image(image[0] if isinstance(image, list) else image, options)
+        buffer = io.BytesIO()
+        (image[0] if isinstance(image, list) else image).save(buffer, "RDJPEG", **options)  # registered by this package
+        return buffer.getvalue()

@@ -20,12 +20,12 @@ off. A bad target or an image rdjpeg cannot write raises in ``read``: thumbor an
 
 from __future__ import annotations
 
+import io
+
 from JpegIPTC import JpegIPTC
 from thumbor.config import Config
 from thumbor.engines import pil
 from thumbor.filters import BaseFilter, filter_method
-
-from .pillow import encode_image
 
 Config.define("RDJPEG_TARGET", None, "rdjpeg: write each JPEG as the smallest file scoring at least this, such as "
               "'ssimulacra2:80' (None: at QUALITY)", "rdjpeg")  # fmt: skip
@@ -45,7 +45,7 @@ class Engine(pil.Engine):
     def read(self, extension=None, quality=None):
         """The encoded image: JPEG by rdjpeg, every other format by thumbor's PIL engine.
 
-        An image loaded without an extension (which thumbor's loaders always give) is left to the PIL engine, which
+        thumbor's handler loads every image with its extension; one loaded without is left to the PIL engine, which
         chooses its format from the pixels.
         """
         ext = extension or self.extension
@@ -56,7 +56,9 @@ class Engine(pil.Engine):
         if target is not None:
             del options["quality"]
             options["target"] = target
-        data = encode_image(self.image, options)
+        buffer = io.BytesIO()
+        self.image.save(buffer, "RDJPEG", **options)  # registered by this package's import
+        data = buffer.getvalue()
         self.image.format = "JPEG"
         self.extension = ext
         if self.context.config.PRESERVE_IPTC_INFO:

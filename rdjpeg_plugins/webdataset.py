@@ -11,11 +11,10 @@ before that sample is added.
 from __future__ import annotations
 
 import functools
+import io
 
 from PIL import Image
 from webdataset.writer import default_handlers
-
-from .pillow import encode_image
 
 JPEG_KEYS = ("jpg", "jpeg", "img", "image")  # WebDataset's make_handlers writes these as JPEG
 DEFAULT_QUALITY = 100  # WebDataset's imageencoder: Pillow's JPEG at quality 100
@@ -46,7 +45,9 @@ def write_jpeg(image, options: dict) -> bytes:
     """One JPEG key's file: the sample's image as WebDataset's ``imageencoder`` reads it, written by rdjpeg."""
     if not isinstance(image, Image.Image):
         image = Image.fromarray(pixels(image))
-    return encode_image(image, options)
+    buffer = io.BytesIO()
+    image.save(buffer, "RDJPEG", **options)  # registered by this package's import
+    return buffer.getvalue()
 
 
 def pixels(array):

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from importlib.resources import files
 from pathlib import Path
 
@@ -189,3 +190,19 @@ def test_server_writes_rdjpegs_jpeg_and_serves_errors(servers):
     assert status == 200 and 75 <= reference(pixels(targeted)) < 78
     assert ours.get(f"/unsafe/{SIZE[0]}x{SIZE[1]}/filters:target(butteraugli:2)/photo.jpg")[0] == 500
     assert ours.get(path)[:2] == (200, data)  # the worker goes on
+
+
+def test_threaded_engine_gives_the_same_files(photos):
+    """With ``ENGINE_THREADPOOL_SIZE`` thumbor encodes in threads: concurrent requests get the bytes of sequential
+    ones, at a quality and at a target."""
+    server = Server(photos, "--set", "ENGINE_THREADPOOL_SIZE=4")
+    try:
+        paths = [f"/unsafe/{side}x0/{f}photo.jpg" for side in (120, 160, 200, 240)
+                 for f in ("", "filters:target(ssimulacra2:70)/")]  # fmt: skip
+        alone = {path: server.get(path)[:2] for path in paths}
+        with ThreadPoolExecutor(8) as pool:
+            together = list(pool.map(server.get, paths * 3))
+        assert [answer[:2] for answer in together] == [alone[path] for path in paths * 3]
+        assert all(status == 200 for status, _ in alone.values())
+    finally:
+        server.stop()

@@ -51,6 +51,7 @@ def decoded(data: bytes) -> np.ndarray:
 
 
 def test_save_as_jpeg_is_rdjpegs_at_willows_look_and_smaller(photo):
+    assert STOCK.__module__ == "willow.plugins.pillow"  # nothing in this process imported rdjpeg's door before
     image = PillowImage(photo)
     ours = saved(PillowImage.save_as_jpeg, image)  # Willow's default, quality 85
     stock = saved(STOCK, image)

@@ -1,9 +1,7 @@
 """Django app for Wagtail: ``INSTALLED_APPS = [..., "rdjpeg_plugins.wagtail"]`` makes every JPEG rendition rdjpeg's.
 
-Django imports it while it loads the apps, before any rendition is made; that import registers
-:mod:`rdjpeg_plugins.willow`, Willow's ``save_as_jpeg`` written by rdjpeg. ``WAGTAILIMAGES_JPEG_QUALITY`` (Wagtail's
+When Django loads the apps, before any rendition is made, the app (label ``rdjpeg_wagtail``) registers
+:mod:`rdjpeg_plugins.willow`: Willow's ``save_as_jpeg`` written by rdjpeg. ``WAGTAILIMAGES_JPEG_QUALITY`` (Wagtail's
 default 76) and the ``jpegquality-N`` filter then mean the look of Pillow's JPEG at that quality, written smaller;
 Wagtail's other formats are untouched.
 """
-
-from . import willow  # noqa: F401  registers on import

@@ -82,7 +82,8 @@ class Encoded(NamedTuple):
 
     ``quality``: the quality it was written at: the one asked for or chosen by ``max_bytes`` (on the backend's
     scale: Pillow's for the default), or with a target the encoder's own (jpegli's, mozjpeg's for gray). ``score``:
-    the target metric's measured score (None without a target); ``reached``: whether it is at least the target;
+    the target metric's measured score (None without a target, and unmeasured for an image with no score: SSIMULACRA2
+    under 8×8 pixels); ``reached``: whether it is measured at least the target;
     ``encodes`` and ``scorings``: what the choice cost; ``lossless``: the file is the JPEG input, losslessly
     optimized, because no re-encode at the asked look was smaller.
     """
@@ -96,14 +97,24 @@ class Encoded(NamedTuple):
     lossless: bool = False
 
 
+def window(target: Target) -> tuple[float, float]:
+    """The scores a search ends on, (low, high): [target, target + :data:`WINDOW`] narrowed by the guards."""
+    guard = float(np.interp(target.value, *zip(*GUARD_BELOW, strict=True))) if target.metric == "ssimulacra2" else 0.0
+    return target.value + guard, target.value + WINDOW - GUARD_ABOVE
+
+
+def aim(target: Target) -> float:
+    """The score the search's guesses aim at (:data:`AIM`)."""
+    low, high = window(target)
+    return low + AIM * (high - low)
+
+
 def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,
            curve: np.ndarray | None = None, start: int = 75) -> Encoded:  # fmt: skip
     """The smallest-quality file whose score is at least the target (and the guard), ending on one inside the
     window; ``curve``: the predicted score at every quality 1..100 (its first guess and its shape), else ``start``
     and :data:`SLOPE`. Warns :class:`TargetNotReached` when quality 100 is below the target."""
-    guard = float(np.interp(target.value, *zip(*GUARD_BELOW, strict=True))) if target.metric == "ssimulacra2" else 0.0
-    low, high = target.value + guard, target.value + WINDOW - GUARD_ABOVE
-    aim = low + AIM * (high - low)
+    (low, high), aim_at = window(target), aim(target)
     scores: dict[int, float] = {}
     files: dict[int, bytes] = {}
 
@@ -111,7 +122,7 @@ def search(write: Callable[[int], bytes], score: Callable[[bytes], float], targe
         files[q] = write(q)
         scores[q] = score(files[q])
 
-    q = lowest_quality(curve, aim) if curve is not None else start
+    q = lowest_quality(curve, aim_at) if curve is not None else start
     for _ in range(MAX_TRIALS):
         trial(q)
         best = min((k for k, s in scores.items() if s >= low), default=None)
@@ -125,7 +136,7 @@ def search(write: Callable[[int], bytes], score: Callable[[bytes], float], targe
         upper = best if best is not None else 101
         if upper - failing <= 1:  # no quality left between a failing and a passing one (or above 100)
             break
-        q = min(upper - 1, max(failing + 1, _next_quality(q, scores[q], aim, curve, target.metric, scores)))
+        q = min(upper - 1, max(failing + 1, _next_quality(q, scores[q], aim_at, curve, target.metric, scores)))
         if q in scores:  # the guess came back to a tried quality: halve the interval instead
             q = (failing + upper) // 2
             if q in scores:

@@ -10,6 +10,9 @@ before (``--before``, a git revision: its ``core/scores.py`` and ``core/targets.
 * ``accuracy``: the score now against before and against before computed in float64, Kodak through Pillow's JPEG.
 * ``batch``: ``rdjpeg compress --target --jobs 2`` on a folder of 24-megapixel PNGs (the tiling started at other
   photos): wall time and the process's peak RSS.
+* ``guards``: the score now and before minus libjxl's binary (``--reference``) on training photos (``--train``)
+  through jpegli at qualities 35..98: per look of :data:`rdjpeg.targets.GUARD_BELOW`, the 95th percentile of the
+  difference within ±3 points of it, beside the guard.
 
     .venv/bin/python benchmarks/target_scale.py --images "../shared/data/kodak/*.png" \\
         --reference /work/tools/ssimulacra2 --json benchmarks/results/target-scale.json
@@ -213,6 +216,34 @@ def batch(args: argparse.Namespace, paths: list[str], folder: str) -> dict:
     return result
 
 
+def guards(args: argparse.Namespace, paths: list[str], folder: str) -> dict:
+    from rdjpeg.images import decode_jpeg
+    from rdjpeg.jpeg import jpegli
+    from rdjpeg.scores import SSIMULACRA2
+    from rdjpeg.targets import GUARD_BELOW
+
+    before = module_at(args.before, "scores")
+    original, decoded = os.path.join(folder, "a.png"), os.path.join(folder, "b.png")
+    rows = []
+    for path in paths:
+        a = np.asarray(Image.open(path).convert("RGB"))
+        Image.fromarray(a).save(original)  # no colour chunks: the pixels Pillow decodes
+        now, then = SSIMULACRA2(a), before.SSIMULACRA2(a)
+        for q in (35, 45, 55, 65, 72, 78, 81, 85, 88, 90, 92, 94, 96, 98):
+            b = decode_jpeg(jpegli.encode(a, q), False)
+            Image.fromarray(b).save(decoded)
+            done = subprocess.run([args.reference, original, decoded], capture_output=True, text=True, check=True)
+            rows.append({"image": os.path.basename(path), "jpegli_q": q, "libjxl": float(done.stdout.split()[-1]),
+                         "now": now(b), "before": then(b)})  # fmt: skip
+    table = []
+    for look, guard in GUARD_BELOW:
+        near = [r for r in rows if abs(r["libjxl"] - look) <= 3]
+        table.append({"look": look, "guard": guard, "pairs": len(near),
+                      **{f"p95_{k}_minus_libjxl": float(np.percentile([r[k] - r["libjxl"] for r in near], 95))
+                         for k in ("now", "before")}})  # fmt: skip
+    return {"table": table, "pairs": rows}
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--images", default="../shared/data/kodak/*.png")
@@ -223,7 +254,9 @@ def main() -> None:
     p.add_argument("--qualities", type=int, nargs="+", default=[10, 30, 50, 70, 85, 95, 99])
     p.add_argument("--batch", type=int, default=3, help="24-megapixel photos in the compress batch (0: none)")
     p.add_argument("--reference", help="libjxl's ssimulacra2 binary")
-    p.add_argument("--parts", nargs="+", default=["large", "small", "accuracy", "batch"])
+    p.add_argument("--train", default="../shared/data/train/*/*.png", help="photos for the guards")
+    p.add_argument("--train-photos", type=int, default=20)
+    p.add_argument("--parts", nargs="+", default=["large", "small", "accuracy", "batch", "guards"])
     p.add_argument("--json")
     p.add_argument("--child", help=argparse.SUPPRESS)
     p.add_argument("--photo", help=argparse.SUPPRESS)
@@ -245,6 +278,10 @@ def main() -> None:
         if "batch" in args.parts and args.batch:
             out["batch"] = batch(args, paths, folder)
             print("batch", {k: v for k, v in out["batch"].items() if k != "files"}, flush=True)
+        if "guards" in args.parts and args.reference:
+            train = sorted(glob.glob(args.train))
+            out["guards"] = guards(args, train[:: max(1, len(train) // args.train_photos)][: args.train_photos], folder)
+            print("guards", out["guards"]["table"], flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(out, f, indent=1)

@@ -24,6 +24,7 @@ BENCHMARKS.md ("SSIMULACRA2 in numpy").
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -113,6 +114,13 @@ def scoring_threads() -> int:
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     limit = os.environ.get("OMP_NUM_THREADS", "").strip()
     return max(1, min(usable, int(limit))) if limit.isdigit() else usable
+
+
+@functools.cache
+def _shared_pool() -> ThreadPoolExecutor:
+    """The threads that every scoring in this process shares (:func:`scoring_threads` of them, counted at first use):
+    scorings at once (``rdjpeg compress --jobs``) take turns on them instead of each using every core."""
+    return ThreadPoolExecutor(scoring_threads(), thread_name_prefix="rdjpeg-scores")
 
 
 def _weights(scales: int) -> np.ndarray:
@@ -226,7 +234,8 @@ class SSIMULACRA2:
     """SSIMULACRA2 scores of decoded images against one original: ``SSIMULACRA2(original)(decoded)``.
 
     Both are uint8 sRGB pixels of one shape, (H, W, 3) or (H, W) gray, at least 8×8 (checked here: smaller images
-    have no score). ``threads``: how many score bands at once (default :func:`scoring_threads`).
+    have no score). ``threads``: how many tasks share out a scale's bands (default :func:`scoring_threads`), run on
+    threads that every scoring in the process shares (as many as :func:`scoring_threads` at the first scoring).
 
     Example:
         >>> original = np.random.default_rng(0).integers(0, 256, (32, 48, 3), dtype=np.uint8)
@@ -251,18 +260,17 @@ class SSIMULACRA2:
         weights = _weights(len(shapes))
         sums = np.zeros((len(shapes), 3, 3, 2))  # scale, channel, map (SSIM, artifact, detail lost), Σm and Σm⁴
         images = (self.original, decoded)  # scale 0: the uint8 pixels, converted band by band
-        with ThreadPoolExecutor(self.threads) as pool:
-            for scale, (height, width) in enumerate(shapes):
-                following = (np.empty((2, 3, *shapes[scale + 1]), np.float32) if scale + 1 < len(shapes)
-                             else None)  # fmt: skip
-                groups = _groups(height, width, self.threads)
-                n = len(groups)
-                # libjxl weighs some maps 0: skipping them is exact (at 1:1, half the blurs)
-                used = weights[scale] != 0
-                dtype = np.float64 if scale >= FLOAT64_FROM else np.float32
-                for group in pool.map(_score_bands, [images] * n, [used] * n, groups, [following] * n, [dtype] * n):
-                    sums[scale] += group
-                images = following
+        for scale, (height, width) in enumerate(shapes):
+            following = np.empty((2, 3, *shapes[scale + 1]), np.float32) if scale + 1 < len(shapes) else None
+            groups = _groups(height, width, self.threads)
+            n = len(groups)
+            # libjxl weighs some maps 0: skipping them is exact (at 1:1, half the blurs)
+            used = weights[scale] != 0
+            dtype = np.float64 if scale >= FLOAT64_FROM else np.float32
+            run = _shared_pool().map if n > 1 else map
+            for group in run(_score_bands, [images] * n, [used] * n, groups, [following] * n, [dtype] * n):
+                sums[scale] += group
+            images = following
         means = sums / np.asarray([h * w for h, w in shapes], np.float64)[:, None, None, None]
         norms = np.stack([means[..., 0], means[..., 1] ** 0.25], -1)
         return map_to_score(float((np.abs(norms) * weights).sum()))

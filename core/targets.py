@@ -32,6 +32,11 @@ AIM = 0.2  # where the guesses aim inside the window, from its low end: fewer by
 STEP_DOWN = 0.8  # training images): after a hit, one lower quality is tried if predicted to pass by this margin
 MAX_TRIALS = 8  # encodes (and scorings) at most; the best file that reaches the target so far is kept
 SLOPE = {"ssimulacra2": 0.6, "psnr": 0.15}  # a typical score gain per quality step, for a search with no curve
+# From this many pixels, the predicted curve is first moved through the score of a sample (SAMPLE_TILES² tiles of
+# SAMPLE_TILE pixels, evenly spread: 4 MP, whatever the photo), at a sixth of a full scoring's cost at 24 MP: the
+# predictor, fitted on photos under 0.5 MP, was 1.4 to 2.8 points low on 24 MP ones, the sample 0.2 to 0.7 high
+# (Kodak tiled: BENCHMARKS.md, "Targets at camera scale"). Encoded.encodes and .scorings count whole-photo ones.
+SAMPLE_FROM, SAMPLE_TILE, SAMPLE_TILES = 8_000_000, 512, 4
 
 
 class TargetNotReached(UserWarning):
@@ -107,6 +112,22 @@ def aim(target: Target) -> float:
     """The score the search's guesses aim at (:data:`AIM`)."""
     low, high = window(target)
     return low + AIM * (high - low)
+
+
+def sample(pixels: np.ndarray) -> np.ndarray:
+    """:data:`SAMPLE_TILES` × :data:`SAMPLE_TILES` tiles of :data:`SAMPLE_TILE` pixels evenly spread over an image at
+    least that large, side by side as one image (their corners on the 16×16 grid of JPEG's blocks)."""
+    h, w = pixels.shape[:2]
+    ys, xs = (np.linspace(0, n - SAMPLE_TILE, SAMPLE_TILES).astype(int) // 16 * 16 for n in (h, w))
+    return np.concatenate([np.concatenate([pixels[y : y + SAMPLE_TILE, x : x + SAMPLE_TILE] for x in xs], 1)
+                           for y in ys])  # fmt: skip
+
+
+def calibrated(curve: np.ndarray, target: Target, score_at: Callable[[int], float]) -> np.ndarray:
+    """The predicted curve moved through ``score_at(q)`` (a sample's score at quality q) at the search's first
+    guess."""
+    q = lowest_quality(curve, aim(target))
+    return curve + (score_at(q) - curve[q - 1])
 
 
 def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,

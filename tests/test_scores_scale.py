@@ -122,3 +122,23 @@ def test_a_photo_out_of_memory_fails_alone(monkeypatch, tmp_path, capsys):
     assert "large.png: not enough memory for this image" in capsys.readouterr().err
     assert not (tmp_path / "out" / "large.jpg").exists() and (tmp_path / "out" / "small.jpg").exists()
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["small.jpg"]  # no temporary file left
+
+
+def test_a_large_photo_calibrates_its_curve_on_a_sample(monkeypatch):
+    """From SAMPLE_FROM pixels the predicted curve is first moved through a sample's score (spread tiles on the
+    block grid); the search then ends as before: measured on the whole photo, inside the window."""
+    from rdjpeg import targets
+    from rdjpeg.jpeg import backends
+
+    a = photo_like(1100, 1300)
+    part = targets.sample(a)
+    assert part.shape == (4 * 512, 4 * 512, 3)
+    assert np.array_equal(part[:512, -512:], a[:512, 784:1296])  # the last tile's corner: 1300 − 512 on the grid
+    curve = np.linspace(20, 100, 100)
+    moved = targets.calibrated(curve, targets.parse_target("ssimulacra2:70"), lambda q: 60.0)
+    assert np.allclose(moved - curve, moved[0] - curve[0]) and 60.0 in moved
+    sampled = []
+    monkeypatch.setattr(backends, "SAMPLE_FROM", 1_000_000)
+    monkeypatch.setattr(backends, "sample", lambda pixels: sampled.append(pixels.shape) or pixels[:512, :512])
+    found = rdjpeg.encode_to_target(a, "ssimulacra2:70")
+    assert sampled == [a.shape] and found.reached and 70 <= found.score <= 72

@@ -69,11 +69,11 @@ def before_modules(revision: str) -> tuple[types.ModuleType, types.ModuleType]:
 
 
 def use_before(revision: str) -> None:
-    """Make the default backend's target mode score and search as at ``revision``."""
+    """Make the default backend's target mode score and search as at ``revision`` (no sample first)."""
     from rdjpeg.jpeg import backends
 
     scores, targets = before_modules(revision)
-    backends.SSIMULACRA2, backends.search = scores.SSIMULACRA2, targets.search
+    backends.SSIMULACRA2, backends.search, backends.SAMPLE_FROM = scores.SSIMULACRA2, targets.search, float("inf")
 
 
 def child(args: argparse.Namespace) -> None:
@@ -157,7 +157,7 @@ def small(args: argparse.Namespace, paths: list[str]) -> dict:
     import rdjpeg
     from rdjpeg.jpeg import backends
 
-    now = (backends.SSIMULACRA2, backends.search)
+    now = (backends.SSIMULACRA2, backends.search)  # 768×512: under SAMPLE_FROM, no sample either way
     scores, targets = before_modules(args.before)
     then = (scores.SSIMULACRA2, targets.search)
     photos = [np.asarray(Image.open(p).convert("RGB")) for p in paths[: args.small_photos]]

@@ -2,8 +2,9 @@
 and what an encode reports (:class:`Encoded`).
 
 The search (:func:`search`) encodes a quality, decodes the file with Pillow and scores it (:mod:`rdjpeg.scores`);
-the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`) shifted through what was
-measured, or from the measured points alone. A file in the window [target, target + 2] ends it, after one step
+the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`; for a large photo first
+moved through a sample's score, :func:`calibrated`) shifted through what was measured, or from the measured points
+alone. A file in the window [target, target + 2] ends it, after one step
 down when the measured curve says the next lower quality passes too. The window is narrowed by guards that keep the
 result inside it by libjxl's own binary as well: rdjpeg's SSIMULACRA2 computes libjxl's algorithm but scores a
 little higher near the top (:data:`GUARD_BELOW`, measured on training images; BENCHMARKS.md, "SSIMULACRA2 in numpy").
@@ -34,7 +35,7 @@ MAX_TRIALS = 8  # encodes (and scorings) at most; the best file that reaches the
 SLOPE = {"ssimulacra2": 0.6, "psnr": 0.15}  # a typical score gain per quality step, for a search with no curve
 # From this many pixels, the predicted curve is first moved through the score of a sample (SAMPLE_TILES² tiles of
 # SAMPLE_TILE pixels, evenly spread: 4 MP, whatever the photo), at a sixth of a full scoring's cost at 24 MP: the
-# predictor, fitted on photos under 0.5 MP, was 1.4 to 2.8 points low on 24 MP ones, the sample 0.2 to 0.7 high
+# predictor, fitted on photos under 0.5 MP, was 1.4 to 2.8 points low on 24 MP ones, the sample 0.1 to 0.8 high
 # (Kodak tiled: BENCHMARKS.md, "Targets at camera scale"). Encoded.encodes and .scorings count whole-photo ones.
 SAMPLE_FROM, SAMPLE_TILE, SAMPLE_TILES = 8_000_000, 512, 4
 
@@ -124,10 +125,12 @@ def sample(pixels: np.ndarray) -> np.ndarray:
 
 
 def calibrated(curve: np.ndarray, target: Target, score_at: Callable[[int], float]) -> np.ndarray:
-    """The predicted curve moved through ``score_at(q)`` (a sample's score at quality q) at the search's first
-    guess."""
-    q = lowest_quality(curve, aim(target))
-    return curve + (score_at(q) - curve[q - 1])
+    """The predicted curve moved through a sample's score (``score_at(q)``), so that the search's first guess is
+    the quality whose sample scores the middle of the window: the margin above the aim is the sample's excess over
+    the whole photo (on 24 MP photos, fewer encodes and fewer bytes than the aim itself)."""
+    low, high = window(target)
+    q = lowest_quality(curve, (low + high) / 2)
+    return curve + (score_at(q) - curve[q - 1]) - ((low + high) / 2 - aim(target))
 
 
 def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,

@@ -126,7 +126,8 @@ def test_a_photo_out_of_memory_fails_alone(monkeypatch, tmp_path, capsys):
 
 def test_a_large_photo_calibrates_its_curve_on_a_sample(monkeypatch):
     """From SAMPLE_FROM pixels the predicted curve is first moved through a sample's score (spread tiles on the
-    block grid); the search then ends as before: measured on the whole photo, inside the window."""
+    block grid), the search's first guess then at the window's middle by the sample; the search ends as before:
+    measured on the whole photo, inside the window."""
     from rdjpeg import targets
     from rdjpeg.jpeg import backends
 
@@ -134,9 +135,11 @@ def test_a_large_photo_calibrates_its_curve_on_a_sample(monkeypatch):
     part = targets.sample(a)
     assert part.shape == (4 * 512, 4 * 512, 3)
     assert np.array_equal(part[:512, -512:], a[:512, 784:1296])  # the last tile's corner: 1300 − 512 on the grid
-    curve = np.linspace(20, 100, 100)
-    moved = targets.calibrated(curve, targets.parse_target("ssimulacra2:70"), lambda q: 60.0)
-    assert np.allclose(moved - curve, moved[0] - curve[0]) and 60.0 in moved
+    curve, target, asked = np.linspace(20, 100, 100), targets.parse_target("ssimulacra2:70"), []
+    moved = targets.calibrated(curve, target, lambda q: asked.append(q) or 60.0)
+    low, high = targets.window(target)
+    assert np.allclose(np.diff(moved), np.diff(curve)) and curve[asked[0] - 1] >= (low + high) / 2
+    assert moved[asked[0] - 1] + (low + high) / 2 - targets.aim(target) == pytest.approx(60.0)
     sampled = []
     monkeypatch.setattr(backends, "SAMPLE_FROM", 1_000_000)
     monkeypatch.setattr(backends, "sample", lambda pixels: sampled.append(pixels.shape) or pixels[:512, :512])

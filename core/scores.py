@@ -15,9 +15,9 @@ The blur is libjxl's recursive Gaussian (σ = 1.5, Charalampidis 2016), which is
 outside the image. So each scale is scored in bands of rows, each with the 4 rows around it that its blurs read, on
 every core this process may use (:func:`scoring_threads`; numpy and the BLAS products of the blur release the GIL),
 and what the score needs of every map, its sum and sum of fourth powers, adds up exactly over the bands. Memory stays
-a few bands' planes beside the two images and their half-size linear RGB: at 24 megapixels about 150 MB over the
-pixels. Maps whose weights are 0 (X and B at 1:1 need only the "artifact" map) are skipped. Float32 up to 1:2,
-float64 from 1:4, whose SSIM maps weigh most: within 0.003 of the same computation in float64 on Kodak
+a band's planes per thread beside the two images and their half-size linear RGB: at 24 megapixels 290 MB over the
+pixels (2 threads). Maps whose weights are 0 (X and B at 1:1 need only the "artifact" map) are skipped. Float32 up
+to 1:2, float64 from 1:4, whose SSIM maps weigh most: within 0.003 of the same computation in float64 on Kodak
 (BENCHMARKS.md, "Targets at camera scale"). Agreement with libjxl's own binary and with the torch port are in
 BENCHMARKS.md ("SSIMULACRA2 in numpy").
 """

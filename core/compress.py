@@ -151,9 +151,13 @@ def compress_one(job: Job, plan: Plan, existing: str, keep_metadata: bool = True
     except FileExistsError:
         return exists(job, existing)  # another writer created it meanwhile: the same answer as before
     except FILE_ERRORS as error:
-        return Result("failed", one_line(error), seconds=time.perf_counter() - start)
+        reason = one_line(error)
+        if isinstance(error, MemoryError):  # this image alone: nothing is written, the batch goes on
+            reason = f"not enough memory for this image ({reason})"
+        return Result("failed", reason, seconds=time.perf_counter() - start)
+    measured = plan.target is not None and encoded.score is not None
     return Result("ok", message, len(encoded.data), time.perf_counter() - start, encoded.quality, encoded.score,
-                  encoded.reached if plan.target is not None else None, encoded.lossless)  # fmt: skip
+                  encoded.reached if measured else None, encoded.lossless)  # fmt: skip
 
 
 FILE_ERRORS = (OSError, ValueError, ImportError, RuntimeError, MemoryError, Image.DecompressionBombError)
@@ -210,7 +214,9 @@ def describe(encoded: Encoded, plan: Plan, pixels: int) -> str:
         parts.append("the input, losslessly optimized (no re-encode was smaller)")
     elif plan.max_bytes is not None or plan.target is not None:
         parts.append(f"quality {encoded.quality}")
-    if plan.target is not None:
+    if plan.target is not None and encoded.score is None:
+        parts.append(f"{plan.target.metric} unmeasured (too small an image for a score)")
+    elif plan.target is not None:
         below = "" if encoded.reached else f" (below the target {plan.target.value:g})"
         parts.append(f"{plan.target.metric} {encoded.score:.2f}{below}")
     return ", ".join(parts)

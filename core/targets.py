@@ -2,8 +2,9 @@
 and what an encode reports (:class:`Encoded`).
 
 The search (:func:`search`) encodes a quality, decodes the file with Pillow and scores it (:mod:`rdjpeg.scores`);
-the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`) shifted through what was
-measured, or from the measured points alone. A file in the window [target, target + 2] ends it, after one step
+the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`; for a large photo first
+moved through a sample's score, :func:`calibrated`) shifted through what was measured, or from the measured points
+alone. A file in the window [target, target + 2] ends it, after one step
 down when the measured curve says the next lower quality passes too. The window is narrowed by guards that keep the
 result inside it by libjxl's own binary as well: rdjpeg's SSIMULACRA2 computes libjxl's algorithm but scores a
 little higher near the top (:data:`GUARD_BELOW`, measured on training images; BENCHMARKS.md, "SSIMULACRA2 in numpy").
@@ -32,6 +33,11 @@ AIM = 0.2  # where the guesses aim inside the window, from its low end: fewer by
 STEP_DOWN = 0.8  # training images): after a hit, one lower quality is tried if predicted to pass by this margin
 MAX_TRIALS = 8  # encodes (and scorings) at most; the best file that reaches the target so far is kept
 SLOPE = {"ssimulacra2": 0.6, "psnr": 0.15}  # a typical score gain per quality step, for a search with no curve
+# From this many pixels, the predicted curve is first moved through the score of a sample (SAMPLE_TILES² tiles of
+# SAMPLE_TILE pixels, evenly spread: 4 MP, whatever the photo), at a sixth of a full scoring's cost at 24 MP: the
+# predictor, fitted on photos under 0.5 MP, was 1.4 to 2.8 points low on 24 MP ones, the sample 0.1 to 0.8 high
+# (Kodak tiled: BENCHMARKS.md, "Targets at camera scale"). Encoded.encodes and .scorings count whole-photo ones.
+SAMPLE_FROM, SAMPLE_TILE, SAMPLE_TILES = 8_000_000, 512, 4
 
 
 class TargetNotReached(UserWarning):
@@ -82,7 +88,8 @@ class Encoded(NamedTuple):
 
     ``quality``: the quality it was written at: the one asked for or chosen by ``max_bytes`` (on the backend's
     scale: Pillow's for the default), or with a target the encoder's own (jpegli's, mozjpeg's for gray). ``score``:
-    the target metric's measured score (None without a target); ``reached``: whether it is at least the target;
+    the target metric's measured score (None without a target, and unmeasured for an image with no score: SSIMULACRA2
+    under 8×8 pixels); ``reached``: whether it is measured at least the target;
     ``encodes`` and ``scorings``: what the choice cost; ``lossless``: the file is the JPEG input, losslessly
     optimized, because no re-encode at the asked look was smaller.
     """
@@ -96,14 +103,42 @@ class Encoded(NamedTuple):
     lossless: bool = False
 
 
+def window(target: Target) -> tuple[float, float]:
+    """The scores a search ends on, (low, high): [target, target + :data:`WINDOW`] narrowed by the guards."""
+    guard = float(np.interp(target.value, *zip(*GUARD_BELOW, strict=True))) if target.metric == "ssimulacra2" else 0.0
+    return target.value + guard, target.value + WINDOW - GUARD_ABOVE
+
+
+def aim(target: Target) -> float:
+    """The score the search's guesses aim at (:data:`AIM`)."""
+    low, high = window(target)
+    return low + AIM * (high - low)
+
+
+def sample(pixels: np.ndarray) -> np.ndarray:
+    """:data:`SAMPLE_TILES` × :data:`SAMPLE_TILES` tiles of :data:`SAMPLE_TILE` pixels evenly spread over an image at
+    least that large, side by side as one image (their corners on the 16×16 grid of JPEG's blocks)."""
+    h, w = pixels.shape[:2]
+    ys, xs = (np.linspace(0, n - SAMPLE_TILE, SAMPLE_TILES).astype(int) // 16 * 16 for n in (h, w))
+    return np.concatenate([np.concatenate([pixels[y : y + SAMPLE_TILE, x : x + SAMPLE_TILE] for x in xs], 1)
+                           for y in ys])  # fmt: skip
+
+
+def calibrated(curve: np.ndarray, target: Target, score_at: Callable[[int], float]) -> np.ndarray:
+    """The predicted curve moved through a sample's score (``score_at(q)``), so that the search's first guess is
+    the quality whose sample scores the middle of the window: the margin above the aim is the sample's excess over
+    the whole photo (on 24 MP photos, fewer encodes and fewer bytes than the aim itself)."""
+    low, high = window(target)
+    q = lowest_quality(curve, (low + high) / 2)
+    return curve + (score_at(q) - curve[q - 1]) - ((low + high) / 2 - aim(target))
+
+
 def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,
            curve: np.ndarray | None = None, start: int = 75) -> Encoded:  # fmt: skip
     """The smallest-quality file whose score is at least the target (and the guard), ending on one inside the
     window; ``curve``: the predicted score at every quality 1..100 (its first guess and its shape), else ``start``
     and :data:`SLOPE`. Warns :class:`TargetNotReached` when quality 100 is below the target."""
-    guard = float(np.interp(target.value, *zip(*GUARD_BELOW, strict=True))) if target.metric == "ssimulacra2" else 0.0
-    low, high = target.value + guard, target.value + WINDOW - GUARD_ABOVE
-    aim = low + AIM * (high - low)
+    (low, high), aim_at = window(target), aim(target)
     scores: dict[int, float] = {}
     files: dict[int, bytes] = {}
 
@@ -111,7 +146,7 @@ def search(write: Callable[[int], bytes], score: Callable[[bytes], float], targe
         files[q] = write(q)
         scores[q] = score(files[q])
 
-    q = lowest_quality(curve, aim) if curve is not None else start
+    q = lowest_quality(curve, aim_at) if curve is not None else start
     for _ in range(MAX_TRIALS):
         trial(q)
         best = min((k for k, s in scores.items() if s >= low), default=None)
@@ -125,7 +160,7 @@ def search(write: Callable[[int], bytes], score: Callable[[bytes], float], targe
         upper = best if best is not None else 101
         if upper - failing <= 1:  # no quality left between a failing and a passing one (or above 100)
             break
-        q = min(upper - 1, max(failing + 1, _next_quality(q, scores[q], aim, curve, target.metric, scores)))
+        q = min(upper - 1, max(failing + 1, _next_quality(q, scores[q], aim_at, curve, target.metric, scores)))
         if q in scores:  # the guess came back to a tried quality: halve the interval instead
             q = (failing + upper) // 2
             if q in scores:

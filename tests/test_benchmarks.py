@@ -21,7 +21,7 @@ RESULTS = BENCHMARKS / "results"
 KEPT = {
     "calibrate_quality", "default_speed", "fidelity", "gradient_point", "judged", "lambda_fit", "masking",
     "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed", "ssimulacra2_libjxl",
-    "ssimulacra2_reference", "surrogates", "targets",
+    "ssimulacra2_reference", "surrogates", "target_scale", "targets",
 }  # fmt: skip
 
 
@@ -230,3 +230,8 @@ def test_rate_bias_runs(tmp_path, capsys):
     weights = ROOT / "core" / "weights" / "prefilter-msssim.safetensors"
     load("rate_bias").main(["--weights", str(weights), "--data", str(tmp_path), "--crops", "1", "--qualities", "50"])
     assert "| 50 |" in capsys.readouterr().out
+
+
+def test_target_scale_tiles_a_camera_size_photo(photo):
+    tiled = load("target_scale").photo([str(photo)], height=100, width=150)
+    assert tiled.shape == (100, 150, 3) and tiled.dtype == np.uint8

@@ -19,10 +19,10 @@ from PIL import Image, ImageFile
 
 from .. import weights
 from ..images import decode_jpeg
-from ..look import features, look, nearest_quality
+from ..look import features, look, lowest_quality, nearest_quality
 from ..pillow_options import check_metadata_types, check_pillow_flags
-from ..scores import SSIMULACRA2, psnr
-from ..targets import Encoded, Target, search
+from ..scores import MIN_SIDE, SSIMULACRA2, psnr
+from ..targets import SAMPLE_FROM, Encoded, Target, aim, calibrated, sample, search
 from ..validate import check_pixels, check_quality, subsampling_name
 from . import jpegli
 from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
@@ -339,10 +339,21 @@ class DefaultBackend(Backend):
     def write_to_target(self, pixels: np.ndarray, target: Target, **options) -> Encoded:
         """The smallest file whose score against ``pixels`` is at least ``target`` (:func:`rdjpeg.targets.search`):
         RGB with jpegli, its first quality and the shape of the search from this image's predicted SSIMULACRA2
-        curve; gray with mozjpeg (no predictor: the measured scores alone)."""
+        curve (from :data:`~rdjpeg.targets.SAMPLE_FROM` pixels, moved through a sample's measured score first:
+        :func:`~rdjpeg.targets.calibrated`); gray with mozjpeg (no predictor: the measured scores alone). An image
+        under 8×8 pixels has no SSIMULACRA2: it gets the default's file at the Pillow quality whose typical look is the
+        search's aim, unmeasured (``score`` None, ``reached`` False)."""
         gray = pixels.ndim == 2
         encoder = self.mozjpeg if gray else self.jpegli
+        if target.metric == "ssimulacra2" and min(pixels.shape[:2]) < MIN_SIDE:
+            typical = [look().pillow_look(q) for q in range(1, 101)]
+            quality = self.encoder_quality(pixels, lowest_quality(np.asarray(typical), aim(target)))
+            data = add_metadata(encoder.write(pixels, quality, optimize=True), **_metadata(options))
+            return Encoded(data, quality, None, reached=False, scorings=0)
         curve = look().ssimulacra2(features(pixels)) if not gray and target.metric == "ssimulacra2" else None
+        if curve is not None and pixels.shape[0] * pixels.shape[1] >= SAMPLE_FROM:
+            part = sample(pixels)
+            curve = calibrated(curve, target, lambda q: SSIMULACRA2(part)(decode_jpeg(encoder.write(part, q), gray)))
         measure = SSIMULACRA2(pixels) if target.metric == "ssimulacra2" else functools.partial(psnr, pixels)
         found = search(lambda q: encoder.write(pixels, q, optimize=True),
                        lambda data: measure(decode_jpeg(data, gray)), target, curve)  # fmt: skip

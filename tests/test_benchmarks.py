@@ -19,9 +19,9 @@ SHARED = Path(os.environ.get("RDJPEG_SHARED", ROOT.parent / "shared"))  # as tes
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
 KEPT = {
-    "calibrate_quality", "default_speed", "fidelity", "gradient_point", "judged", "lambda_fit", "masking",
+    "calibrate_quality", "default_speed", "fidelity", "gradient_point", "hosts", "judged", "lambda_fit", "masking",
     "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed", "ssimulacra2_libjxl",
-    "ssimulacra2_reference", "surrogates", "target_scale", "targets",
+    "ssimulacra2_reference", "surrogates", "target_scale", "targets", "thumbor_load",
 }  # fmt: skip
 
 
@@ -235,3 +235,19 @@ def test_rate_bias_runs(tmp_path, capsys):
 def test_target_scale_tiles_a_camera_size_photo(photo):
     tiled = load("target_scale").photo([str(photo)], height=100, width=150)
     assert tiled.shape == (100, 150, 3) and tiled.dtype == np.uint8
+
+
+def test_hosts_writes_webdatasets_files_and_rdjpegs(photo):
+    pytest.importorskip("webdataset", reason="WebDataset is not installed: pip install 'rdjpeg[webdataset]'")
+    hosts = load("hosts")
+    assert hosts.fit((768, 512), 640) == (640, 427)
+    pixels, files, quality, pillow = hosts.webdataset_files(str(photo))
+    assert quality == 100 and set(files) == {"stock", "rdjpeg", "rdjpeg_target80"}
+    assert all(data[:2] == b"\xff\xd8" for data in (*files.values(), pillow(90)))
+
+
+def test_thumbor_load_measures_a_request_and_a_process():
+    thumbor_load = load("thumbor_load")
+    assert thumbor_load.rss(os.getpid()) > 0
+    status, seconds, size = thumbor_load.get("http://127.0.0.1:9/")  # the discard port: nothing answers
+    assert status == 0 and size == 0 and seconds < 60

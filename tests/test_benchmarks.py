@@ -241,7 +241,7 @@ def test_hosts_writes_webdatasets_files_and_rdjpegs(photo):
     pytest.importorskip("webdataset", reason="WebDataset is not installed: pip install 'rdjpeg[webdataset]'")
     hosts = load("hosts")
     assert hosts.fit((768, 512), 640) == (640, 427)
-    pixels, files, quality, pillow = hosts.webdataset_files(str(photo))
+    _, files, quality, pillow = hosts.webdataset_files(str(photo))
     assert quality == 100 and set(files) == {"stock", "rdjpeg", "rdjpeg_target80"}
     assert all(data[:2] == b"\xff\xd8" for data in (*files.values(), pillow(90)))
 

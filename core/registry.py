@@ -70,14 +70,15 @@ def extension_manager() -> pluggy.PluginManager:
 
 _HOOKS = {"metric": "rdjpeg_register_metrics", "backend": "rdjpeg_register_backends",
           "prefilter model": "rdjpeg_register_models", "codec": "rdjpeg_register_codecs"}  # fmt: skip
-_REGISTRIES: dict[str, tuple[frozenset, dict[str, Any]]] = {}
+_REGISTRIES: dict[str, tuple[dict[int, Any], dict[str, Any]]] = {}
 
 
 def _registry(kind: str) -> dict[str, Any]:
     pm = extension_manager()
-    plugins = frozenset(map(id, pm.get_plugins()))
+    # Ids with their objects, which the cache holds: the id of an object since freed can be a new object's.
+    plugins = {id(plugin): plugin for plugin in pm.get_plugins()}
     cached = _REGISTRIES.get(kind)
-    if cached is not None and cached[0] == plugins:
+    if cached is not None and cached[0].keys() == plugins.keys():
         return cached[1]
     found: dict[str, Any] = {}
 

@@ -21,7 +21,7 @@ RESULTS = BENCHMARKS / "results"
 KEPT = {
     "calibrate_quality", "default_speed", "fidelity", "gradient_point", "judged", "lambda_fit", "masking",
     "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed", "ssimulacra2_libjxl",
-    "ssimulacra2_reference", "surrogates", "targets",
+    "ssimulacra2_reference", "subsampling", "surrogates", "targets",
 }  # fmt: skip
 
 
@@ -230,3 +230,18 @@ def test_rate_bias_runs(tmp_path, capsys):
     weights = ROOT / "core" / "weights" / "prefilter-msssim.safetensors"
     load("rate_bias").main(["--weights", str(weights), "--data", str(tmp_path), "--crops", "1", "--qualities", "50"])
     assert "| 50 |" in capsys.readouterr().out
+
+
+def test_subsampling_measures_and_reports(photo, monkeypatch, capsys):
+    """Both stages on one small photo (two fixed qualities, one target, one default quality), then the report."""
+    module = load("subsampling")
+    for name, value in (("FIXED_QUALITIES", (90, 100)), ("TARGETS", (85,)), ("FLOORS", (85,)),
+                        ("DEFAULT_QUALITIES", (90,))):  # fmt: skip
+        monkeypatch.setattr(module, name, value)
+    rows = {}
+    for stage in ("fixed", "model"):
+        row = json.loads(json.dumps(module.measure((str(photo), stage, ""))))
+        rows[str(photo), stage] = row
+    assert set(rows[str(photo), "fixed"]["4:4:4"]) == {"90", "100"}
+    figures = module.report(rows)
+    assert figures["photos"] == 1 and set(figures["default"][90]) >= {"bytes_chosen", "bytes_420", "share_444"}

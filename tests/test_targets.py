@@ -177,3 +177,28 @@ def test_train_look_runs_end_to_end(tmp_path):
     record = json.loads((tmp_path / "run" / "look.json").read_text())
     assert record["command"] == "rdjpeg " + " ".join(args) and record["record"]["images"] == 3
     assert Look(record).ssimulacra2(features(np.asarray(Image.open(tmp_path / "t0.png")))).shape == (100,)
+
+
+def test_the_cheaper_subsampling():
+    """4:4:4 where 4:2:0's predicted curve stays below the look (with the margin) or 4:4:4 costs fewer bytes."""
+    from rdjpeg.look import REACH, cheaper_subsampling
+
+    scores = {"4:2:0": np.linspace(10, 88, 100), "4:4:4": np.linspace(14, 95, 100)}
+    log_bpp = {"4:2:0": np.linspace(-3, 1, 100), "4:4:4": np.linspace(-2.5, 1.5, 100)}
+    assert cheaper_subsampling(scores, log_bpp, 70) == "4:2:0"
+    assert cheaper_subsampling(scores, log_bpp, 90) == "4:4:4"  # out of 4:2:0's reach
+    assert cheaper_subsampling(scores, log_bpp, 88 - REACH + 0.1) == "4:4:4"  # within the margin
+    assert cheaper_subsampling(scores, {**log_bpp, "4:4:4": log_bpp["4:2:0"] - 0.3}, 70) == "4:4:4"  # cheaper
+
+
+def test_target_mode_chooses_the_subsampling_per_photo(crops):
+    """The predictor's choice for the target (or 4:4:4 after a search of 4:2:0 that fell short), reaching it; a given
+    subsampling is kept."""
+    for crop in crops:
+        found = rdjpeg.encode_to_target(crop, "ssimulacra2:90")
+        factors = Image.open(io.BytesIO(found.data)).layer[0][1:3]
+        predicted = look().subsampling(features(crop), 90)
+        assert factors == {"4:2:0": (2, 2), "4:4:4": (1, 1)}[predicted] or (predicted, factors) == ("4:2:0", (1, 1))
+        assert found.reached and found.score >= 90
+    forced = rdjpeg.encode_to_target(crops[0], "ssimulacra2:80", subsampling="4:4:4")
+    assert Image.open(io.BytesIO(forced.data)).layer[0][1:3] == (1, 1) and forced.score >= 80

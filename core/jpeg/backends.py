@@ -13,6 +13,7 @@ import functools
 import importlib.util
 import io
 import threading
+import warnings
 from collections.abc import Callable
 
 import numpy as np
@@ -23,7 +24,7 @@ from ..images import decode_jpeg
 from ..look import features, look, nearest_quality
 from ..pillow_options import check_metadata_types, check_pillow_flags
 from ..scores import SSIMULACRA2, psnr
-from ..targets import Encoded, Target, search
+from ..targets import Encoded, Target, TargetNotReached, search
 from ..validate import check_pixels, check_quality, subsampling_name
 from . import jpegli
 from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
@@ -311,13 +312,14 @@ def _metadata(options: dict) -> dict:
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
     grayscale, at the quality that gives this image the look Pillow's JPEG at the asked ``quality`` gives a typical
-    photo (:meth:`encoder_settings`: RGB from the look predictor, :mod:`rdjpeg.look`; gray from the mean-look map,
-    :func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli measured best on
+    photo (:meth:`encoder_settings`: RGB from the look predictor, :mod:`rdjpeg.look`, at 4:2:0 or 4:4:4, whichever
+    it predicts smaller at that look; gray from the mean-look map, :func:`quality_map`): ``quality=85`` keeps its
+    look, and the file is smaller. jpegli measured best on
     SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
     ``optimize`` and ``progressive`` (True only: the files are optimized), ``subsampling`` ("4:2:0", "4:2:2",
-    "4:4:4" or Pillow's 2, 1, 0; 4:2:0 when not given; gray images have none) and Pillow's restart
+    "4:4:4" or Pillow's 2, 1, 0, instead of the per-photo choice; gray images have none) and Pillow's restart
     markers (``restart_marker_blocks``, ``restart_marker_rows``, up to 65535), which make a file sequential unless
     ``progressive=True`` is given: a sequential file is what restart markers serve, and Pillow's count of them (one
     sequence per file, not per scan).
@@ -366,14 +368,17 @@ class DefaultBackend(Backend):
 
     def encoder_settings(self, pixels: np.ndarray, quality: int, subsampling: str | None = None) -> tuple[int, str]:
         """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: jpegli's quality whose
-        predicted SSIMULACRA2 for this image at 4:2:0 (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it
-        at (:meth:`Look.aim`: near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks
-        much alike), with ``subsampling`` (4:2:0 when None); gray: mozjpeg's quality of the same mean look
-        (:func:`quality_map`), and "gray"."""
+        predicted SSIMULACRA2 for this image (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it at
+        (:meth:`Look.aim`: near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks
+        much alike), with ``subsampling`` or, when None, the one predicted to reach that look in fewer bytes
+        (:meth:`Look.subsampling`); gray: mozjpeg's quality of the same mean look (:func:`quality_map`), and
+        "gray"."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1], "gray"
         predictor, f = look(), features(pixels)
-        return nearest_quality(predictor.ssimulacra2(f), predictor.aim(f, quality)), subsampling or "4:2:0"
+        aim = predictor.aim(f, quality)
+        subsampling = subsampling or predictor.subsampling(f, aim)
+        return nearest_quality(predictor.ssimulacra2(f, subsampling), aim), subsampling
 
     def _writer(self, pixels: np.ndarray, options: dict, subsampling: str) -> Callable[[int], bytes]:
         """The file of ``pixels`` at a quality of its encoder, with these options and (RGB) this subsampling."""
@@ -396,11 +401,31 @@ class DefaultBackend(Backend):
 
     def write_to_target(self, pixels: np.ndarray, target: Target, **options) -> Encoded:
         """The smallest file whose score against ``pixels`` is at least ``target`` (:func:`rdjpeg.targets.search`):
-        RGB with jpegli (4:2:0 unless ``subsampling`` is given), its first quality and the shape of the search from
-        this image's predicted SSIMULACRA2 curve; gray with mozjpeg (no predictor: the measured scores alone)."""
+        RGB with jpegli (:meth:`_search`), gray with mozjpeg (no predictor: the measured scores alone)."""
         gray = pixels.ndim == 2
-        curve = look().ssimulacra2(features(pixels)) if not gray and target.metric == "ssimulacra2" else None
         measure = SSIMULACRA2(pixels) if target.metric == "ssimulacra2" else functools.partial(psnr, pixels)
-        found = search(self._writer(pixels, options, jpegli_options(options).get("subsampling", "4:2:0")),
-                       lambda data: measure(decode_jpeg(data, gray)), target, curve)  # fmt: skip
+        found = self._search(pixels, target, lambda data: measure(decode_jpeg(data, gray)), options)
         return found._replace(data=add_metadata(found.data, **_metadata(options)))
+
+    def _search(self, pixels: np.ndarray, target: Target, score: Callable[[bytes], float], options: dict) -> Encoded:
+        """The search of :meth:`write_to_target`. For an SSIMULACRA2 target on RGB, its first quality and the shape
+        of the search come from this image's predicted curve, at the subsampling predicted to reach the target in
+        fewer bytes (:meth:`Look.subsampling`) unless ``subsampling`` is given; when 4:2:0 was chosen and its best
+        file falls short, 4:4:4 is searched next (the encodes of both are counted). Otherwise 4:2:0 (or the
+        ``subsampling`` given) and the measured scores alone."""
+        given = jpegli_options(options).get("subsampling")
+        if pixels.ndim == 2 or target.metric != "ssimulacra2":
+            return search(self._writer(pixels, options, given or "4:2:0"), score, target)
+        predictor, f = look(), features(pixels)
+        subsampling = given or predictor.subsampling(f, target.value)
+        if given or subsampling == "4:4:4":
+            return search(
+                self._writer(pixels, options, subsampling), score, target, predictor.ssimulacra2(f, subsampling)
+            )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TargetNotReached)
+            first = search(self._writer(pixels, options, "4:2:0"), score, target, predictor.ssimulacra2(f, "4:2:0"))
+        if first.reached:
+            return first
+        found = search(self._writer(pixels, options, "4:4:4"), score, target, predictor.ssimulacra2(f, "4:4:4"))
+        return found._replace(encodes=first.encodes + found.encodes, scorings=first.scorings + found.scorings)

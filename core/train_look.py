@@ -101,8 +101,12 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> dict:
     """Standardization and weights (outputs × (1 + inputs)) of a ridge regression of ``y`` on ``x`` (the intercept
     unpenalized)."""
     mean, spread = x.mean(0), x.std(0)
-    scale = np.where(spread > 1e-6, spread, 1.0)  # a feature constant over the images: left as it is
-    z = np.concatenate([np.ones((len(x), 1)), (x - mean) / scale], axis=1)
+    # A feature (nearly) constant over the images gets no weight: any weight fitted to its noise would multiply other
+    # images' values (BSD200's photos are all one size: fitted on them alone, log_pixels made Urban100's predicted
+    # looks 30 to 80 points too high; BENCHMARKS.md).
+    varies = spread > 1e-3 * np.maximum(np.abs(mean), 1)
+    scale = np.where(varies, spread, 1.0)
+    z = np.concatenate([np.ones((len(x), 1)), (x - mean) / scale * varies], axis=1)
     penalty = alpha * np.eye(z.shape[1])
     penalty[0, 0] = 0
     return {"mean": mean, "scale": scale, "weights": np.linalg.solve(z.T @ z + penalty, z.T @ y).T}

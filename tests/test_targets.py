@@ -202,3 +202,17 @@ def test_target_mode_chooses_the_subsampling_per_photo(crops):
         assert found.reached and found.score >= 90
     forced = rdjpeg.encode_to_target(crops[0], "ssimulacra2:80", subsampling="4:4:4")
     assert Image.open(io.BytesIO(forced.data)).layer[0][1:3] == (1, 1) and forced.score >= 80
+
+
+def test_a_feature_constant_over_the_training_images_weighs_nothing():
+    """A feature that barely varies over the fit (BSD200's single image size) gets no weight, so that an image far
+    from it (Urban100's sizes) is predicted from the other features alone."""
+    from rdjpeg.train_look import predict, ridge
+
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.normal(size=200), 11.93 + rng.normal(scale=1e-3, size=200)], axis=1)
+    y = (3 * x[:, :1] + rng.normal(scale=0.1, size=(200, 1))) @ np.ones((1, 2))
+    model = ridge(x, y, 1.0)
+    assert np.all(model["weights"][:, 2] == 0)
+    far = np.array([[1.0, 14.0]])
+    assert np.allclose(predict(model, far), predict(model, np.array([[1.0, 11.93]])))

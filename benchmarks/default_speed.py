@@ -62,7 +62,7 @@ def previous_default(pixels: np.ndarray, quality: int) -> bytes:
     from rdjpeg.jpeg import jpegli
     from rdjpeg.registry import get_backend
 
-    chosen = get_backend("default").encoder_quality(pixels, quality)  # its probe encode, as before
+    chosen = get_backend("default").encoder_settings(pixels, quality, "4:2:0")[0]  # its probe encode, as before
     return mozjpeg_lossless_optimization.optimize(jpegli.encode(pixels, chosen))
 
 

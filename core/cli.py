@@ -255,7 +255,8 @@ def _add_compress(commands) -> None:
                    "high, 90 visually lossless) or psnr:40; each file's quality and score are printed")  # fmt: skip
     p.add_argument("--report", metavar="FILE.csv|FILE.json",
                    help="also write every file's result (bytes, quality, score, …) as a table")  # fmt: skip
-    p.add_argument("--subsampling", choices=list(SUBSAMPLINGS), help="chroma subsampling (default 4:2:0)")
+    p.add_argument("--subsampling", choices=list(SUBSAMPLINGS),
+                   help="chroma subsampling (default: the default encoder's choice per photo, else 4:2:0)")  # fmt: skip
     p.add_argument("--optimize", action="store_true", help="optimized Huffman tables")
     p.add_argument("--progressive", action="store_true", help="progressive JPEG")
     p.add_argument("--plain", action="store_true", help="no prefilter and no masking: the backend's plain JPEG (for "

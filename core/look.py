@@ -2,10 +2,11 @@
 predicted from cheap features of its pixels, in numpy and Pillow (no torch; about 2 ms, whatever the size).
 
 The model (``weights/look.json``, fitted on training images by ``rdjpeg train look``, its command and record in the
-file): per jpegli quality of :data:`QUALITIES`, a ridge regression of SSIMULACRA2 and of log bits per pixel on the
-standardized :func:`features` and their squares; between them, linear interpolation. It also predicts the look of
-Pillow's JPEG of the image, and holds that look for a typical training photo: ``quality=q`` aims between the two
-(:meth:`Look.aim`).
+file): per jpegli quality of :data:`QUALITIES` and per chroma subsampling (4:2:0 and 4:4:4), a ridge regression of
+SSIMULACRA2 and of log bits per pixel on the standardized :func:`features` and their squares; between them, linear
+interpolation. It also predicts the look of Pillow's JPEG of the image, and holds that look for a typical training
+photo: ``quality=q`` aims between the two (:meth:`Look.aim`). For a target, :meth:`Look.subsampling` chooses the
+subsampling predicted to reach it in fewer bytes.
 """
 
 from __future__ import annotations
@@ -24,6 +25,10 @@ FEATURES = (
     "luma_contrast", "cb_var8", "cb_var8_spread", "cb_var16", "cb_level", "cr_var8", "cr_var8_spread", "cr_var16",
     "cr_level",
 )  # fmt: skip
+CURVES = {"4:2:0": "", "4:4:4": "_444"}  # subsampling → suffix of its models' names in look.json (4:2:2: none)
+# 4:2:0 is chosen for a look only when its predicted curve passes the look by this much at quality 100: below it
+# the prediction's error (cross-validated RMSE near 1.8 there) would leave photos short of a target.
+REACH = 1.5
 MIN_SIDE = 16  # smaller images get the training photos' mean features (the typical curve)
 TILE, MOST_TILES = 128, 12  # larger images are measured on this many 128×128 tiles spread over them
 
@@ -130,16 +135,16 @@ def lowest_quality(curve: np.ndarray, score: float) -> int:
 
 
 class Look:
-    """The fitted predictor (``weights/look.json``): ``ssimulacra2(f)`` and ``bpp(f)`` at every jpegli quality
-    1..100 for features ``f``; ``pillow_look(q)`` the SSIMULACRA2 of Pillow's JPEG at q for a typical photo, and
-    ``aim(f, q)`` the look ``quality=q`` gives this photo."""
+    """The fitted predictor (``weights/look.json``): ``ssimulacra2(f, subsampling)`` and ``bpp(f, subsampling)`` at
+    every jpegli quality 1..100 for features ``f``; ``pillow_look(q)`` the SSIMULACRA2 of Pillow's JPEG at q for a
+    typical photo, ``aim(f, q)`` the look ``quality=q`` gives this photo, and ``subsampling(f, score)`` the cheaper
+    subsampling for a look."""
 
     def __init__(self, record: dict) -> None:
         self.record, self.blend = record, float(record["blend"])
         self.mean, self.scale = (np.asarray(record["standardize"][k]) for k in ("mean", "scale"))
         self.weights = {k: np.asarray(v) for k, v in record["weights"].items()}
-        self.at = {"ssimulacra2": record["qualities"], "log_bpp": record["qualities"],
-                   "pillow_ssimulacra2": record["pillow_qualities"]}  # fmt: skip
+        self.at = {k: record["pillow_qualities" if k.startswith("pillow") else "qualities"] for k in self.weights}
         self._pillow = np.interp(np.arange(1, 101), record["pillow_qualities"], record["pillow_look"])
 
     def _predict(self, kind: str, f: np.ndarray | None) -> np.ndarray:
@@ -147,13 +152,19 @@ class Look:
         z = np.concatenate([[1.0], z])
         return np.interp(np.arange(1, 101), self.at[kind], self.weights[kind] @ z)
 
-    def ssimulacra2(self, f: np.ndarray | None) -> np.ndarray:
-        """The predicted SSIMULACRA2 of jpegli's file at qualities 1..100, made monotone (it never falls)."""
-        return np.maximum.accumulate(self._predict("ssimulacra2", f))
+    def ssimulacra2(self, f: np.ndarray | None, subsampling: str = "4:2:0") -> np.ndarray:
+        """The predicted SSIMULACRA2 of jpegli's file at qualities 1..100, made monotone (it never falls); 4:2:2 gets
+        4:2:0's curve (the nearer, and the lower)."""
+        return np.maximum.accumulate(self._predict("ssimulacra2" + CURVES.get(subsampling, ""), f))
 
-    def bpp(self, f: np.ndarray | None) -> np.ndarray:
-        """The predicted bits per pixel of jpegli's progressive file at qualities 1..100."""
-        return np.exp(self._predict("log_bpp", f))
+    def bpp(self, f: np.ndarray | None, subsampling: str = "4:2:0") -> np.ndarray:
+        """The predicted bits per pixel of jpegli's progressive file at qualities 1..100 (4:2:2: 4:2:0's)."""
+        return np.exp(self._predict("log_bpp" + CURVES.get(subsampling, ""), f))
+
+    def subsampling(self, f: np.ndarray | None, score: float) -> str:
+        """The subsampling of jpegli's smallest file predicted to look ``score`` (:func:`cheaper_subsampling`)."""
+        return cheaper_subsampling({name: self.ssimulacra2(f, name) for name in CURVES},
+                                   {name: np.log(self.bpp(f, name)) for name in CURVES}, score)  # fmt: skip
 
     def pillow_look(self, quality: int) -> float:
         return float(self._pillow[quality - 1])
@@ -164,6 +175,17 @@ class Look:
         the look Pillow's JPEG would give this photo."""
         typical = self.pillow_look(quality)
         return typical + self.blend * (float(self._predict("pillow_ssimulacra2", f)[quality - 1]) - typical)
+
+
+def cheaper_subsampling(scores: dict[str, np.ndarray], log_bpp: dict[str, np.ndarray], score: float) -> str:
+    """4:4:4 where 4:2:0's predicted curve (``scores``, rising with quality) stays below ``score`` (by
+    :data:`REACH`) or 4:4:4's predicted bytes at that look are fewer; else 4:2:0. The curves
+    and log bits per pixel of each subsampling of :data:`CURVES`, at the same qualities. Target mode's choice: its
+    search measures what it chose, and searches 4:4:4 when 4:2:0 falls short."""
+    if scores["4:2:0"][-1] < score + REACH:
+        return "4:4:4"
+    cost = {name: np.interp(score, scores[name], log_bpp[name]) for name in CURVES}
+    return "4:4:4" if cost["4:4:4"] < cost["4:2:0"] else "4:2:0"
 
 
 @functools.cache

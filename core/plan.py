@@ -121,8 +121,8 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
             "lpips" (their networks), or an extension's metric. None (default): the image unedited.
         backend: a registered encoder (:func:`rdjpeg.registry.backends`: "default", "pillow", "mozjpeg", "jpegli",
             or an extension's). None: "default" without a
-            metric (Pillow's encoder when ``options`` ask for what only it does, such as ``qtables``, 4:4:4 or
-            restart markers), "pillow" with one (the paper's pipelines). "default" chooses its quality per image
+            metric (Pillow's encoder when ``options`` ask for what only it does, such as ``qtables``, ``smooth``
+            or ``keep_rgb``), "pillow" with one (the paper's pipelines). "default" chooses its quality per image
             from the pixels, so it takes no metric.
         prefilter: with a metric: "auto" (the shipped network for it; none for mse, whose pipeline is the
             masking), a model's name, an ``nn.Module`` called as ``prefilter(x, quality)``, or None.

@@ -2,13 +2,14 @@
 
 Two stages, both resumable from the output folder:
 
-1. **Measure** (``curves.jsonl``, one line per training image): jpegli's progressive file at every quality of
-   :data:`~rdjpeg.look.QUALITIES` and Pillow's JPEG at every quality of :data:`PILLOW_QUALITIES`, each decoded by
-   Pillow and scored with SSIMULACRA2 (:mod:`rdjpeg.scores`, libjxl's computation), with its size.
-2. **Fit** (``look.json``): per jpegli quality, a ridge regression from the image's features
+1. **Measure** (``curves.jsonl``, one line per training image): jpegli's progressive files at 4:2:0 and at 4:4:4 at
+   every quality of :data:`~rdjpeg.look.QUALITIES` and Pillow's JPEG at every quality of :data:`PILLOW_QUALITIES`,
+   each decoded by Pillow and scored with SSIMULACRA2 (:mod:`rdjpeg.scores`, libjxl's computation), with its size.
+2. **Fit** (``look.json``): per jpegli quality and subsampling, a ridge regression from the image's features
    (:func:`rdjpeg.look.features`) to its SSIMULACRA2 and to its log bits per pixel; per Pillow quality, one to the
    SSIMULACRA2 of Pillow's JPEG of the image; the look of Pillow's JPEG at each quality for a typical photo (the mean
-   over the images); and the blend ``quality=q`` aims with (:func:`choose_blend`).
+   over the images); and the blend ``quality=q`` aims with (:func:`choose_blend`). Its record holds what the
+   per-photo subsampling saves on cross-validated predictions (:func:`subsampling_savings`).
 
 Images: BSD200 and Urban100 (never Kodak). BSD200's photos were JPEGs once, and on their old 8×8 grid an encoder at
 high quality nearly reproduces them; every image loses its first 3 rows and 5 columns, so that no encoder meets old
@@ -28,7 +29,7 @@ from .files import image_paths, write_atomically
 from .images import decode_jpeg
 from .jpeg import jpegli
 from .jpeg.backends import pillow_jpeg_bytes
-from .look import FEATURES, QUALITIES, features, nearest_quality
+from .look import CURVES, FEATURES, QUALITIES, cheaper_subsampling, features, nearest_quality
 from .scores import SSIMULACRA2
 
 PILLOW_QUALITIES = tuple(range(5, 101, 5))
@@ -42,13 +43,15 @@ def training_pixels(path: str) -> np.ndarray:
 
 
 def measure(path: str) -> dict:
-    """SSIMULACRA2 and bytes of one training image's files: jpegli (progressive) and Pillow, at each grid quality."""
+    """SSIMULACRA2 and bytes of one training image's files at each grid quality: jpegli's progressive files at
+    4:2:0 (``jpegli``) and 4:4:4 (``jpegli_444``), and Pillow's (``pillow``)."""
     pixels = training_pixels(path)
     score = SSIMULACRA2(pixels)
     row = {"path": os.path.basename(os.path.dirname(path)) + "/" + os.path.basename(path),
            "height": pixels.shape[0], "width": pixels.shape[1]}  # fmt: skip
     writers = {
         "jpegli": (QUALITIES, lambda q: jpegli.encode(pixels, q, progressive=True)),
+        "jpegli_444": (QUALITIES, lambda q: jpegli.encode(pixels, q, progressive=True, subsampling="4:4:4")),
         "pillow": (PILLOW_QUALITIES, lambda q: pillow_jpeg_bytes(Image.fromarray(pixels), quality=q)),
     }
     for name, (qualities, write) in writers.items():
@@ -56,6 +59,9 @@ def measure(path: str) -> dict:
         row[name] = {"ssimulacra2": [round(score(decode_jpeg(data, gray=False)), 4) for data in files],
                      "bytes": [len(data) for data in files]}  # fmt: skip
     return row
+
+
+MEASURED = {"jpegli", "jpegli_444", "pillow"}
 
 
 def measure_all(paths: list[str], out: str, workers: int = 2, log=print) -> list[dict]:
@@ -66,7 +72,7 @@ def measure_all(paths: list[str], out: str, workers: int = 2, log=print) -> list
     done = {}
     if os.path.exists(record):
         with open(record) as f:
-            done = {row["path"]: row for row in map(json.loads, f)}
+            done = {row["path"]: row for row in map(json.loads, f) if row.keys() >= MEASURED}  # older rows: again
     key = {p: os.path.basename(os.path.dirname(p)) + "/" + os.path.basename(p) for p in paths}
     todo = [p for p in paths if key[p] not in done]
     with ProcessPoolExecutor(workers) as pool, open(record, "a") as f:
@@ -95,8 +101,12 @@ def ridge(x: np.ndarray, y: np.ndarray, alpha: float) -> dict:
     """Standardization and weights (outputs × (1 + inputs)) of a ridge regression of ``y`` on ``x`` (the intercept
     unpenalized)."""
     mean, spread = x.mean(0), x.std(0)
-    scale = np.where(spread > 1e-6, spread, 1.0)  # a feature constant over the images: left as it is
-    z = np.concatenate([np.ones((len(x), 1)), (x - mean) / scale], axis=1)
+    # A feature (nearly) constant over the images gets no weight: any weight fitted to its noise would multiply other
+    # images' values (BSD200's photos are all one size: fitted on them alone, log_pixels made Urban100's predicted
+    # looks 30 to 80 points too high; BENCHMARKS.md).
+    varies = spread > 1e-3 * np.maximum(np.abs(mean), 1)
+    scale = np.where(varies, spread, 1.0)
+    z = np.concatenate([np.ones((len(x), 1)), (x - mean) / scale * varies], axis=1)
     penalty = alpha * np.eye(z.shape[1])
     penalty[0, 0] = 0
     return {"mean": mean, "scale": scale, "weights": np.linalg.solve(z.T @ z + penalty, z.T @ y).T}
@@ -161,22 +171,72 @@ def choose_blend(scores: np.ndarray, predicted: np.ndarray, pillow: np.ndarray, 
     return {"blend": kept, "worst_spread_gain_by_blend": {str(b): g for b, g in gains.items()}}
 
 
-def fit(rows: list[dict], root: dict[str, str]) -> dict:
-    """``look.json``'s content from measured rows (:func:`measure_all`); ``root`` maps a row's path to its file."""
-    x = design(np.stack([features(training_pixels(root[row["path"]])) for row in rows]))
-    scores = np.asarray([row["jpegli"]["ssimulacra2"] for row in rows])
-    log_bpp = np.log([8 * np.asarray(row["jpegli"]["bytes"]) / (row["height"] * row["width"]) for row in rows])
+SAVING_LOOKS = (50, 60, 70, 80, 85, 90)  # looks at which the record states what the per-photo subsampling saves
+
+
+def targets(rows: list[dict]) -> dict[str, np.ndarray]:
+    """What the models learn, per image (rows) and quality (columns): ``ssimulacra2`` and ``log_bpp`` of jpegli at
+    4:2:0, the same with ``_444`` at 4:4:4, and ``pillow_ssimulacra2``."""
+    out = {}
+    for suffix in CURVES.values():
+        key = "jpegli" + suffix
+        out["ssimulacra2" + suffix] = np.asarray([row[key]["ssimulacra2"] for row in rows])
+        out["log_bpp" + suffix] = np.log([8 * np.asarray(row[key]["bytes"]) / (row["height"] * row["width"])
+                                          for row in rows])  # fmt: skip
+    out["pillow_ssimulacra2"] = np.asarray([row["pillow"]["ssimulacra2"] for row in rows])
+    return out
+
+
+def cost_at(scores: np.ndarray, log_bpp: np.ndarray, look: float) -> float:
+    """An image's measured log bpp at ``look`` on its curve at the grid qualities (interpolated; inf out of reach)."""
+    curve = np.maximum.accumulate(scores)
+    return float(np.interp(look, curve, log_bpp)) if curve[-1] >= look else np.inf
+
+
+def subsampling_savings(measured: dict, predicted: dict, looks=SAVING_LOOKS) -> dict:
+    """Per look: the share of images whose predicted curves (``predicted``, as ``measured``: :func:`targets`) choose
+    4:4:4 (:func:`rdjpeg.look.cheaper_subsampling`), and the measured change in total bytes at that look of the
+    choice against 4:2:0 alone (over the images 4:2:0 reaches) and against the better of the two per image (over
+    the images either reaches). A choice of 4:2:0 that cannot reach the look counts at 4:4:4's bytes: target mode
+    searches 4:4:4 next."""
+    out = {}
+    for look in looks:
+        chosen, alone, best = [], [], []
+        for i in range(len(measured["ssimulacra2"])):
+            cost = {name: cost_at(measured["ssimulacra2" + sfx][i], measured["log_bpp" + sfx][i], look)
+                    for name, sfx in CURVES.items()}  # fmt: skip
+            if not np.isfinite(min(cost.values())):
+                continue
+            curves = {name: np.maximum.accumulate(predicted["ssimulacra2" + sfx][i]) for name, sfx in CURVES.items()}
+            name = cheaper_subsampling(curves, {n: predicted["log_bpp" + s][i] for n, s in CURVES.items()}, look)
+            mine = np.exp(cost[name] if np.isfinite(cost[name]) else min(cost.values()))
+            chosen.append(name == "4:4:4")
+            best.append((mine, np.exp(min(cost.values()))))
+            if np.isfinite(cost["4:2:0"]):
+                alone.append((mine, np.exp(cost["4:2:0"])))
+        if not chosen:
+            continue
+        ours, theirs = np.sum(alone, 0) if alone else (np.nan, np.nan)
+        out[str(look)] = {"images": len(chosen), "share_444": round(float(np.mean(chosen)), 3),
+                          "reached_by_420": len(alone), "bytes_vs_420": round(float(ours / theirs - 1), 4),
+                          "bytes_vs_best": round(float(np.sum(best, 0)[0] / np.sum(best, 0)[1] - 1), 4)}  # fmt: skip
+    return out
+
+
+def fit(rows: list[dict], root: dict[str, str], f: np.ndarray | None = None) -> dict:
+    """``look.json``'s content from measured rows (:func:`measure_all`); ``root`` maps a row's path to its file
+    (``f``: the images' features, when already measured)."""
+    if f is None:
+        f = np.stack([features(training_pixels(root[row["path"]])) for row in rows])
+    x, measured = design(f), targets(rows)
+    scores, pillow = measured["ssimulacra2"], measured["pillow_ssimulacra2"]
     errors = {a: float(np.sqrt(((cross_validated(x, scores, a) - scores) ** 2).mean())) for a in ALPHAS}
     alpha = min(errors, key=errors.get)
-    pillow = np.asarray([row["pillow"]["ssimulacra2"] for row in rows])
-    checked = {"ssimulacra2": cross_validated(x, scores, alpha), "log_bpp": cross_validated(x, log_bpp, alpha),
-               "pillow_ssimulacra2": cross_validated(x, pillow, alpha)}  # fmt: skip
-    models = {"ssimulacra2": ridge(x, scores, alpha), "log_bpp": ridge(x, log_bpp, alpha),
-              "pillow_ssimulacra2": ridge(x, pillow, alpha)}  # fmt: skip
+    checked = {k: cross_validated(x, v, alpha) for k, v in measured.items()}
+    models = {k: ridge(x, v, alpha) for k, v in measured.items()}
     blend = choose_blend(scores, checked["ssimulacra2"], pillow, checked["pillow_ssimulacra2"])
-    rms = {k: np.sqrt(((checked[k] - v) ** 2).mean(0))
-           for k, v in (("ssimulacra2", scores), ("log_bpp", log_bpp), ("pillow_ssimulacra2", pillow))}  # fmt: skip
-    return {
+    rms = {k: np.sqrt(((checked[k] - v) ** 2).mean(0)) for k, v in measured.items()}
+    model = {
         "features": list(FEATURES),
         "qualities": list(QUALITIES),
         "standardize": {k: models["ssimulacra2"][k].round(8).tolist() for k in ("mean", "scale")},
@@ -184,16 +244,20 @@ def fit(rows: list[dict], root: dict[str, str]) -> dict:
         "pillow_qualities": list(PILLOW_QUALITIES),
         "pillow_look": pillow.mean(0).round(4).tolist(),
         "blend": blend["blend"],
+    }
+    return model | {
         "record": {
             "images": len(rows),
             "alpha": alpha,
             "cross_validated_rmse_by_alpha": {str(a): round(e, 4) for a, e in errors.items()},
-            "cross_validated_rmse_ssimulacra2": rms["ssimulacra2"].round(3).tolist(),
-            "cross_validated_rmse_log_bpp": rms["log_bpp"].round(4).tolist(),
-            "cross_validated_rmse_pillow_ssimulacra2": rms["pillow_ssimulacra2"].round(3).tolist(),
+            **{f"cross_validated_rmse_{k}": v.round(4 if "bpp" in k else 3).tolist() for k, v in rms.items()},
             "worst_spread_gain_by_blend": blend["worst_spread_gain_by_blend"],
             "open_loop_error_at_targets": achieved(scores, checked["ssimulacra2"], (30, 40, 50, 60, 70, 80, 90)),
-        },
+            "open_loop_error_at_targets_444": achieved(
+                measured["ssimulacra2_444"], checked["ssimulacra2_444"], (80, 85, 90)
+            ),
+            "cross_validated_subsampling_savings": subsampling_savings(measured, checked),
+        }
     }
 
 

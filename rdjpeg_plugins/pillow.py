@@ -6,8 +6,8 @@ format when saving. Every option of Pillow's JPEG save keeps its meaning (Pillow
 that), ``max_bytes``, ``backend``, the learned pipelines' ``metric``, ``prefilter`` and ``masking`` (the ``learned``
 extra; see :func:`rdjpeg.make_plan`), and the chosen backend's own options (mozjpeg's ``table``). Without them the
 file comes from rdjpeg's default encoder at the quality that gives this photo the look of Pillow's JPEG at
-``quality`` on a typical one; options that only Pillow's encoder honours (``qtables``, 4:4:4,
-``restart_marker_rows``, …) make it Pillow's own JPEG save, byte for byte.
+``quality`` on a typical one (``subsampling`` and restart markers too); options that only Pillow's encoder honours
+(``qtables``, ``smooth``, ``keep_rgb``, …) make it Pillow's own JPEG save, byte for byte.
 
 Modes follow Pillow's JPEG save: RGB, L, 1 (written as L), RGBX and YCbCr (written as RGB); CMYK is written by
 Pillow's JPEG encoder unfiltered (the prefilter is trained on RGB); RGBA, LA, P, I, I;16 and F raise ``OSError`` as

@@ -1,4 +1,5 @@
 import io
+import re
 import tempfile
 
 import numpy as np
@@ -160,15 +161,94 @@ def test_jpegli_writes_its_progressive_file_with_the_same_pixels(h, w):
 
 
 def test_default_is_jpegli_at_its_chosen_quality():
-    """The default's RGB file decodes to the pixels of pyjpegli's at the quality the default chose for this image."""
+    """The default's RGB file decodes to the pixels of jpegli's baseline file (pyjpegli's at 4:2:0) at the quality and
+    subsampling the default chose for this image."""
     import pyjpegli
+
+    from rdjpeg.jpeg import jpegli
 
     backend = get_backend("default")
     rng = np.random.default_rng(1)
     pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((80, 60)))
     for q in (30, 75, 95):
-        chosen = backend.encoder_quality(pixels, q)
+        chosen, subsampling = backend.encoder_settings(pixels, q)
         data = backend.encode(pixels, q)
-        assert Image.open(io.BytesIO(data)).info.get("progressive") == 1
-        assert np.array_equal(decoded(data), decoded(pyjpegli.encode(pixels.tobytes(), 80, 60, chosen)))
+        assert Image.open(io.BytesIO(data)).info.get("progressive") == 1 and sampling(data)[0] == {
+            "4:2:0": (2, 2), "4:4:4": (1, 1)}[subsampling]  # fmt: skip
+        plain = jpegli.encode(pixels, chosen, subsampling=subsampling)
+        assert np.array_equal(decoded(data), decoded(plain))
+        assert subsampling != "4:2:0" or plain == pyjpegli.encode(pixels.tobytes(), 80, 60, chosen)
         assert np.array_equal(decoded(backend.write_for_decoding(pixels, q)), decoded(data))
+
+
+def sampling(data: bytes) -> tuple:
+    """The (h, v) sampling factors of each component, as Pillow's decoder reads them."""
+    return tuple(layer[1:3] for layer in Image.open(io.BytesIO(data)).layer)
+
+
+@pytest.mark.parametrize("subsampling", ["4:4:4", "4:2:2", "4:2:0", 0, 1, 2])
+def test_jpegli_writes_every_subsampling(subsampling):
+    """jpegli honours Pillow's subsampling: the factors asked, the pixels decode (close to the image), the same
+    quality's luma quantization, and 4:2:0 is jpegli's own default file."""
+    from rdjpeg.jpeg.tables import SUBSAMPLINGS
+    from rdjpeg.validate import subsampling_name
+
+    name = subsampling_name(subsampling)
+    rng = np.random.default_rng(5)
+    pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (5, 6, 3), dtype=np.uint8)).resize((45, 37)))
+    backend = get_backend("jpegli")
+    for optimize in (False, True):
+        data = backend.encode(pixels, 90, optimize=optimize, subsampling=subsampling)
+        assert sampling(data) == (SUBSAMPLINGS[name], (1, 1), (1, 1))
+        assert decoded(data).shape == pixels.shape and psnr(decoded(data), pixels) > 30
+    assert backend.subsampling(50, subsampling=subsampling) == name
+    if name == "4:2:0":
+        assert backend.encode(pixels, 90, subsampling=subsampling) == backend.encode(pixels, 90)
+
+
+def test_subsampling_through_the_default_is_jpegli():
+    """The default encoder writes 4:4:4 and 4:2:2 with jpegli (progressive, optimized), not with Pillow's encoder."""
+    rng = np.random.default_rng(2)
+    pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (6, 8, 3), dtype=np.uint8)).resize((80, 60)))
+    backend = get_backend("default")
+    for subsampling, factors in (("4:4:4", (1, 1)), (1, (2, 1)), ("4:2:0", (2, 2))):
+        assert backend.accepts({"subsampling": subsampling})
+        data = backend.encode(pixels, 80, subsampling=subsampling)
+        assert sampling(data)[0] == factors and Image.open(io.BytesIO(data)).info.get("progressive") == 1
+        assert data != get_backend("pillow").encode(pixels, 80, subsampling=subsampling)
+        assert np.array_equal(decoded(backend.write_for_decoding(pixels, 80, subsampling=subsampling)), decoded(data))
+
+
+@pytest.mark.parametrize(("blocks", "rows", "markers"), [(1, 0, 15), (3, 0, 5), (0, 1, 3), (0, 2, 1), (5, 1, 3)])
+@pytest.mark.parametrize("name", ["default", "jpegli", "mozjpeg"])
+def test_restart_markers_as_pillow_writes_them(name, blocks, rows, markers):
+    """Restart markers every ``blocks`` MCUs or every ``rows`` MCU rows (rows win), counted as in Pillow's file of
+    the same options; the default's file with them is sequential (one scan), gray ones too."""
+    rng = np.random.default_rng(3)
+    pixels = np.asarray(Image.fromarray(rng.integers(0, 256, (4, 4, 3), dtype=np.uint8)).resize((32, 32)))
+    options = {"restart_marker_blocks": blocks, "restart_marker_rows": rows, "subsampling": 0}
+    images = (pixels, pixels[..., 0].copy()) if name == "default" else (pixels,)
+    extra = {"progressive": False} if name == "mozjpeg" else {}
+    for image in images:
+        pillow = get_backend("pillow").encode(image, 75, **options)
+        data = get_backend(name).encode(image, 75, **options, **extra)
+        for file in (pillow, data):
+            assert len(re.findall(b"\xff[\xd0-\xd7]", file)) == markers and file.count(b"\xff\xda") == 1
+        assert decoded(data).shape == image.shape
+
+
+def test_restart_markers_and_subsampling_are_checked_before_jpegli():
+    """jpegli ends the process on an error: what it would refuse is a ValueError first (or, from the default's
+    automatic choice, Pillow's encoder, which takes any integer)."""
+    from rdjpeg.jpeg import jpegli
+
+    pixels = np.zeros((16, 16, 3), np.uint8)
+    for options in ({"restart_marker_blocks": 65536}, {"restart_marker_rows": -1}, {"subsampling": "4:1:0"}):
+        with pytest.raises(ValueError):
+            get_backend("jpegli").encode(pixels, 80, **options)
+        assert not get_backend("default").accepts(options)
+    with pytest.raises(ValueError):
+        jpegli.encode(pixels, 80, restart_rows=70000)
+    with pytest.raises(ValueError):
+        jpegli.encode(pixels, 80, subsampling="4:1:1")
+    assert get_backend("default").accepts({"restart_marker_blocks": 65535, "progressive": True})

@@ -19,9 +19,10 @@ SHARED = Path(os.environ.get("RDJPEG_SHARED", ROOT.parent / "shared"))  # as tes
 BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
 KEPT = {
-    "calibrate_quality", "default_speed", "fidelity", "gradient_point", "hosts", "judged", "lambda_fit", "masking",
-    "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed", "ssimulacra2_libjxl",
-    "ssimulacra2_reference", "surrogates", "target_scale", "targets", "thumbor_load",
+    "calibrate_quality", "default_speed", "fidelity", "gradient_point", "hosts", "judged", "lambda_fit",
+    "look_holdout", "masking", "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed",
+    "ssimulacra2_libjxl", "ssimulacra2_reference", "subsampling", "surrogates", "target_scale", "targets",
+    "thumbor_load",
 }  # fmt: skip
 
 
@@ -251,3 +252,32 @@ def test_thumbor_load_measures_a_request_and_a_process():
     assert thumbor_load.rss(os.getpid()) > 0
     status, seconds, size = thumbor_load.get("http://127.0.0.1:9/")  # the discard port: nothing answers
     assert status == 0 and size == 0 and seconds < 60
+
+
+def test_subsampling_measures_and_reports(photo, monkeypatch, capsys):
+    """Both stages on one small photo (two fixed qualities, one target, one default quality), then the report."""
+    module = load("subsampling")
+    for name, value in (("FIXED_QUALITIES", (90, 100)), ("TARGETS", (85,)), ("FLOORS", (85,)),
+                        ("DEFAULT_QUALITIES", (90,))):  # fmt: skip
+        monkeypatch.setattr(module, name, value)
+    rows = {}
+    for stage in ("fixed", "model"):
+        row = json.loads(json.dumps(module.measure((str(photo), stage, ""))))
+        rows[str(photo), stage] = row
+    assert set(rows[str(photo), "fixed"]["4:4:4"]) == {"90", "100"}
+    figures = module.report(rows)
+    assert figures["photos"] == 1 and set(figures["default"][90]) >= {"bytes_chosen", "bytes_420", "share_444"}
+
+
+def test_look_holdout_figures():
+    """The spread figures and the BD-rate against jpegli at one quality, from made-up points."""
+    from rdjpeg.look import QUALITIES
+
+    module = load("look_holdout")
+    points = {q: {"look": np.full(20, q * 0.9), "pillow": np.full(20, q * 0.85), "bpp": np.full(20, q / 40)}
+              for q in module.HOLDOUT_QUALITIES}  # fmt: skip
+    spread = module.spread_figures(points)
+    assert spread[50]["p5_gain"] == pytest.approx(2.5) and spread[50]["mean_minus_pillow"] == pytest.approx(2.5)
+    rows = [{"height": 10, "width": 10, "jpegli": {"bytes": [100 * q / 40 / 8 for q in QUALITIES],
+                                                     "ssimulacra2": [q * 0.9 for q in QUALITIES]}}]  # fmt: skip
+    assert module.bd_against_jpegli(points, rows) == pytest.approx(0, abs=0.5)

@@ -103,7 +103,7 @@ def test_inputs_pil_gray_and_tensor():
         ({"sharpness": 2}, ValueError, "does not accept"),
         ({"metric": "butteraugli"}, ValueError, "judge only"),
         ({"metric": "mse", "masking": True, "qtables": "web_high"}, ValueError, "custom qtables"),
-        ({"metric": "mse", "backend": "jpegli", "subsampling": "4:4:4"}, ValueError, "4:2:0"),
+        ({"metric": "mse", "backend": "jpegli", "subsampling": "4:1:0"}, ValueError, "unknown subsampling"),
     ],
 )
 def test_bad_arguments(kwargs, error, message):

@@ -87,7 +87,7 @@ def test_an_unreachable_target_gives_the_best_file_and_says_so(crops):
         ({"target": "ssimulacra2:80", "quality": 80}, ValueError, "give one"),
         ({"target": "ssimulacra2:80", "max_bytes": 5000}, ValueError, "give one"),
         ({"target": "ssimulacra2:80", "metric": "mse"}, ValueError, "give one"),
-        ({"target": "ssimulacra2:80", "subsampling": "4:4:4"}, ValueError, "default encoder"),
+        ({"target": "ssimulacra2:80", "smooth": 10}, ValueError, "default encoder"),
         ({"target": "ssimulacra2:80", "backend": "mozjpeg"}, ValueError, "default encoder"),
     ],
 )
@@ -177,3 +177,42 @@ def test_train_look_runs_end_to_end(tmp_path):
     record = json.loads((tmp_path / "run" / "look.json").read_text())
     assert record["command"] == "rdjpeg " + " ".join(args) and record["record"]["images"] == 3
     assert Look(record).ssimulacra2(features(np.asarray(Image.open(tmp_path / "t0.png")))).shape == (100,)
+
+
+def test_the_cheaper_subsampling():
+    """4:4:4 where 4:2:0's predicted curve stays below the look (with the margin) or 4:4:4 costs fewer bytes."""
+    from rdjpeg.look import REACH, cheaper_subsampling
+
+    scores = {"4:2:0": np.linspace(10, 88, 100), "4:4:4": np.linspace(14, 95, 100)}
+    log_bpp = {"4:2:0": np.linspace(-3, 1, 100), "4:4:4": np.linspace(-2.5, 1.5, 100)}
+    assert cheaper_subsampling(scores, log_bpp, 70) == "4:2:0"
+    assert cheaper_subsampling(scores, log_bpp, 90) == "4:4:4"  # out of 4:2:0's reach
+    assert cheaper_subsampling(scores, log_bpp, 88 - REACH + 0.1) == "4:4:4"  # within the margin
+    assert cheaper_subsampling(scores, {**log_bpp, "4:4:4": log_bpp["4:2:0"] - 0.3}, 70) == "4:4:4"  # cheaper
+
+
+def test_target_mode_chooses_the_subsampling_per_photo(crops):
+    """The predictor's choice for the target (or 4:4:4 after a search of 4:2:0 that fell short), reaching it; a given
+    subsampling is kept."""
+    for crop in crops:
+        found = rdjpeg.encode_to_target(crop, "ssimulacra2:90")
+        factors = Image.open(io.BytesIO(found.data)).layer[0][1:3]
+        predicted = look().subsampling(features(crop), 90)
+        assert factors == {"4:2:0": (2, 2), "4:4:4": (1, 1)}[predicted] or (predicted, factors) == ("4:2:0", (1, 1))
+        assert found.reached and found.score >= 90
+    forced = rdjpeg.encode_to_target(crops[0], "ssimulacra2:80", subsampling="4:4:4")
+    assert Image.open(io.BytesIO(forced.data)).layer[0][1:3] == (1, 1) and forced.score >= 80
+
+
+def test_a_feature_constant_over_the_training_images_weighs_nothing():
+    """A feature that barely varies over the fit (BSD200's single image size) gets no weight, so that an image far
+    from it (Urban100's sizes) is predicted from the other features alone."""
+    from rdjpeg.train_look import predict, ridge
+
+    rng = np.random.default_rng(0)
+    x = np.stack([rng.normal(size=200), 11.93 + rng.normal(scale=1e-3, size=200)], axis=1)
+    y = (3 * x[:, :1] + rng.normal(scale=0.1, size=(200, 1))) @ np.ones((1, 2))
+    model = ridge(x, y, 1.0)
+    assert np.all(model["weights"][:, 2] == 0)
+    far = np.array([[1.0, 14.0]])
+    assert np.allclose(predict(model, far), predict(model, np.array([[1.0, 11.93]])))

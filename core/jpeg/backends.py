@@ -13,6 +13,8 @@ import functools
 import importlib.util
 import io
 import threading
+import warnings
+from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageFile
@@ -22,7 +24,7 @@ from ..images import decode_jpeg
 from ..look import features, look, lowest_quality, nearest_quality
 from ..pillow_options import check_metadata_types, check_pillow_flags
 from ..scores import MIN_SIDE, SSIMULACRA2, psnr
-from ..targets import SAMPLE_FROM, Encoded, Target, aim, calibrated, sample, search
+from ..targets import SAMPLE_FROM, Encoded, Target, TargetNotReached, aim, calibrated, sample, search
 from ..validate import check_pixels, check_quality, subsampling_name
 from . import jpegli
 from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
@@ -163,6 +165,33 @@ class PillowBackend(Backend):
         return ijg_tables(quality)[0]
 
 
+RESTART_OPTIONS = {"restart_marker_blocks": "restart_blocks", "restart_marker_rows": "restart_rows"}  # → jpegli's
+
+
+def jpegli_options(options: dict) -> dict:
+    """:func:`rdjpeg.jpeg.jpegli.encode`'s subsampling and restart arguments for checked backend options."""
+    out = {jpegli_name: int(options[name]) for name, jpegli_name in RESTART_OPTIONS.items() if options.get(name)}
+    if options.get("subsampling", -1) != -1:
+        out["subsampling"] = subsampling_name(options["subsampling"])
+    return out
+
+
+def restart_interval(options: dict, width: int, mcu_width: int) -> int:
+    """The MCUs between restart markers that libjpeg derives from Pillow's options (rows win), for an encoder that
+    takes only the count (mozjpeg through libvips)."""
+    if options.get("restart_marker_rows"):
+        return min(int(options["restart_marker_rows"]) * -(-width // mcu_width), jpegli.MAX_RESTART_INTERVAL)
+    return int(options.get("restart_marker_blocks") or 0)
+
+
+def check_restart_options(options: dict) -> None:
+    """Restart intervals jpegli writes: integers (a bool too, as Pillow reads it) in 0..65535."""
+    for name in RESTART_OPTIONS.keys() & options.keys():
+        value = options[name]
+        if not isinstance(value, (int, np.integer)) or not 0 <= value <= jpegli.MAX_RESTART_INTERVAL:
+            raise ValueError(f"{name} must be an integer in 0..{jpegli.MAX_RESTART_INTERVAL}, got {value!r}")
+
+
 # mozjpeg's built-in base quantization tables (``cjpeg -quant-table N``), scaled by quality like the IJG ones.
 MOZJPEG_TABLES = {
     "annex-k": 0, "flat": 1, "ms-ssim": 2, "imagemagick": 3, "psnr-hvs": 4, "klein": 5, "watson": 6,
@@ -198,12 +227,13 @@ class MozJPEGBackend(Backend):
     Options: ``subsampling`` "4:2:0" (default) or "4:4:4"; ``progressive`` (default True; False writes a baseline
     file with trellis quantization); ``table``, another of mozjpeg's base tables (:data:`MOZJPEG_TABLES`): "flat"
     suits MSE/PSNR and "ms-ssim" suits MS-SSIM far better than the default (BENCHMARKS.md, "Quantization
-    tables"); ``exif`` and ``icc_profile`` bytes. ``optimize`` may only be True: trellis quantization needs optimized
-    Huffman tables.
+    tables"); ``exif`` and ``icc_profile`` bytes; restart markers as Pillow's options write them
+    (``restart_marker_blocks``, ``restart_marker_rows``). ``optimize`` may only be True: trellis quantization needs
+    optimized Huffman tables.
     """
 
     name, module = "mozjpeg", "pyvips"
-    options = frozenset({"subsampling", "optimize", "progressive", "table", "exif", "icc_profile"})
+    options = frozenset({"subsampling", "optimize", "progressive", "table", "exif", "icc_profile", *RESTART_OPTIONS})
     table_options = frozenset({"table"})
 
     def check(self, options: dict) -> None:
@@ -213,6 +243,7 @@ class MozJPEGBackend(Backend):
         if options.get("optimize") is False:
             raise ValueError("the 'mozjpeg' backend always writes optimized Huffman tables (trellis needs them)")
         mozjpeg_table(options.get("table", "imagemagick"))
+        check_restart_options(options)
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         subsampling = subsampling_name(options.get("subsampling", "4:2:0"))
@@ -232,19 +263,24 @@ class MozJPEGBackend(Backend):
             Q=quality, optimize_coding=True, trellis_quant=True, overshoot_deringing=True, interlace=progressive,
             optimize_scans=progressive, quant_table=table, subsample_mode="off" if subsampling == "4:4:4" else "on",
             keep="|".join(_VIPS_KEEP[key] for key in given) or "none",
+            restart_interval=restart_interval(options, pixels.shape[1], 16 if bands == 3 and subsampling == "4:2:0"
+                                              else 8),
         )  # fmt: skip
         return data if data[2:4] == b"\xff\xe0" else data[:2] + _JFIF_APP0 + data[2:]
 
 
 class JpegliBackend(Backend):
-    """jpegli (:mod:`rdjpeg.jpeg.jpegli`, the library that ``pyjpegli`` ships), RGB only here, its own tables and 4:2:0.
+    """jpegli (:mod:`rdjpeg.jpeg.jpegli`, the library that ``pyjpegli`` ships), RGB only here, with its own tables.
 
     ``optimize=True``: optimized Huffman tables and jpegli's progressive scans, written by jpegli in the same pass
     (the pixels are those of the plain file); otherwise baseline with the standard tables, as ``pyjpegli.encode``.
+    ``subsampling``: "4:2:0" (default), "4:2:2" or "4:4:4" (or Pillow's 2, 1, 0); ``restart_marker_blocks`` and
+    ``restart_marker_rows``: restart markers as Pillow's (libjpeg's) options write them.
     """
 
     name, module = "jpegli", "pyjpegli"
-    options = frozenset({"subsampling", "optimize"})
+    options = frozenset({"subsampling", "optimize", *RESTART_OPTIONS})
+    table_options = frozenset({"subsampling"})  # the simulator's model of the file needs its subsampling
     writes_gray = False  # jpegli encodes gray, but its quality map and simulator model are RGB's
 
     def available(self) -> bool:
@@ -252,18 +288,19 @@ class JpegliBackend(Backend):
 
     def check(self, options: dict) -> None:
         super().check(options)
-        if "subsampling" in options and subsampling_name(options["subsampling"]) != "4:2:0":
-            raise ValueError("the 'jpegli' backend chooses its own subsampling (4:2:0); it cannot be set")
+        if options.get("subsampling", -1) != -1:
+            subsampling_name(options["subsampling"])
+        check_restart_options(options)
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
-        return jpegli.encode(pixels, quality, progressive=bool(options.get("optimize")))
+        return jpegli.encode(pixels, quality, progressive=bool(options.get("optimize")), **jpegli_options(options))
 
 
 @functools.cache
 def quality_map() -> dict:
     """The default encoder's quality map for gray images (``weights/quality-map.json``, fitted on training images by
     the command in it): per Pillow quality 1..100, mozjpeg's ``base`` quality of the same mean SSIMULACRA2. (RGB
-    images get theirs from the look predictor, :meth:`DefaultBackend.encoder_quality`.)"""
+    images get theirs from the look predictor, :meth:`DefaultBackend.encoder_settings`.)"""
     return weights.read_json("quality-map.json")
 
 
@@ -275,19 +312,24 @@ def _metadata(options: dict) -> dict:
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
     grayscale, at the quality that gives this image the look Pillow's JPEG at the asked ``quality`` gives a typical
-    photo (:meth:`encoder_quality`: RGB from the look predictor, :mod:`rdjpeg.look`; gray from the mean-look map,
-    :func:`quality_map`): ``quality=85`` keeps its look, and the file is smaller. jpegli measured best on
+    photo (:meth:`encoder_settings`: RGB from the look predictor, :mod:`rdjpeg.look`, at 4:2:0 or 4:4:4, whichever
+    it predicts smaller at that look; gray from the mean-look map, :func:`quality_map`): ``quality=85`` keeps its
+    look, and the file is smaller. jpegli measured best on
     SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
-    ``optimize`` and ``progressive`` (True only: the files are optimized and progressive) and ``subsampling``
-    ("4:2:0" only: jpegli's choice). :meth:`accepts` tells whether a set of options suits it. Its quality is chosen
-    per image from the pixels it is given, so no learned pipeline edits in front of it (their masking needs the
-    encoder's tables before the pixels are edited).
+    ``optimize`` and ``progressive`` (True only: the files are optimized), ``subsampling`` ("4:2:0", "4:2:2",
+    "4:4:4" or Pillow's 2, 1, 0, instead of the per-photo choice; gray images have none) and Pillow's restart
+    markers (``restart_marker_blocks``, ``restart_marker_rows``, up to 65535), which make a file sequential unless
+    ``progressive=True`` is given: a sequential file is what restart markers serve, and Pillow's count of them (one
+    sequence per file, not per scan).
+    :meth:`accepts` tells whether a set of options suits it. Its quality is chosen per image from the pixels it is
+    given, so no learned pipeline edits in front of it (their masking needs the encoder's tables before the pixels
+    are edited).
     """
 
     name = "default"
-    options = METADATA_OPTIONS | {"optimize", "progressive", "subsampling"}
+    options = METADATA_OPTIONS | {"optimize", "progressive", "subsampling", *RESTART_OPTIONS}
 
     def __init__(self) -> None:
         self.jpegli, self.mozjpeg = JpegliBackend(), MozJPEGBackend()
@@ -301,60 +343,112 @@ class DefaultBackend(Backend):
 
     def accepts(self, options: dict) -> bool:
         """Whether these encoder options are ones this backend honours (others need Pillow's encoder)."""
-        return (
-            options.keys() <= self.options
-            and bool(options.get("optimize", True))
-            and bool(options.get("progressive", True))
-            and options.get("subsampling", -1) in (-1, 2, "4:2:0")
-        )
+        try:
+            if options.get("subsampling", -1) != -1:
+                subsampling_name(options["subsampling"])
+            check_restart_options(options)
+        except (TypeError, ValueError):
+            return False
+        return options.keys() <= self.options and bool(options.get("optimize", True)) and \
+            bool(options.get("progressive", True))  # fmt: skip
 
     def check(self, options: dict) -> None:
         super().check(options)
         check_pillow_flags(options)
         if not self.accepts(options):
-            raise ValueError("the 'default' backend writes optimized progressive 4:2:0 files; for other subsampling, "
-                             "baseline or unoptimized files use backend='pillow' or 'mozjpeg'")  # fmt: skip
+            raise ValueError("the 'default' backend writes optimized files, progressive unless restart markers "
+                             "(0..65535) are asked; for baseline or unoptimized files use backend='pillow' or "
+                             "'mozjpeg'")  # fmt: skip
         metadata_segments(**_metadata(options))
 
-    def encoder_quality(self, pixels: np.ndarray, quality: int) -> int:
-        """The quality of this image's encoder for Pillow's ``quality``. RGB: the jpegli quality whose predicted
-        SSIMULACRA2 for this image (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it at (:meth:`Look.aim`:
-        near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks much alike); gray:
-        mozjpeg's quality of the same mean look (:func:`quality_map`)."""
+    @staticmethod
+    def progressive(options: dict) -> bool:
+        """Whether the file is progressive: unless restart markers are asked without ``progressive``."""
+        return "progressive" in options or not any(options.get(name) for name in RESTART_OPTIONS)
+
+    def encoder_settings(self, pixels: np.ndarray, quality: int, subsampling: str | None = None) -> tuple[int, str]:
+        """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: jpegli's quality whose
+        predicted SSIMULACRA2 for this image (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it at
+        (:meth:`Look.aim`: near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks
+        much alike), with ``subsampling`` or, when None, 4:2:0 unless its predicted curve cannot reach that look;
+        gray: mozjpeg's quality of the same mean look (:func:`quality_map`), and
+        "gray"."""
         if pixels.ndim == 2:
-            return quality_map()["gray"]["base"][quality - 1]
+            return quality_map()["gray"]["base"][quality - 1], "gray"
         predictor, f = look(), features(pixels)
-        return nearest_quality(predictor.ssimulacra2(f), predictor.aim(f, quality))
+        aim = predictor.aim(f, quality)
+        if subsampling is None:  # one encode, unmeasured: 4:4:4 only where 4:2:0 cannot reach the look (predicted
+            # bytes err by 5–8 %, too much to choose by on an open loop: BENCHMARKS.md, "Per-photo subsampling")
+            subsampling = "4:2:0" if predictor.ssimulacra2(f, "4:2:0")[-1] >= aim else "4:4:4"
+        return nearest_quality(predictor.ssimulacra2(f, subsampling), aim), subsampling
+
+    def _writer(self, pixels: np.ndarray, options: dict, subsampling: str) -> Callable[[int], bytes]:
+        """The file of ``pixels`` at a quality of its encoder, with these options and (RGB) this subsampling."""
+        progressive = self.progressive(options)
+        if pixels.ndim == 2:
+            restart = {name: options[name] for name in RESTART_OPTIONS.keys() & options.keys()}
+            return lambda q: self.mozjpeg.write(pixels, q, optimize=True, progressive=progressive, **restart)
+        settings = {**jpegli_options(options), "subsampling": subsampling}
+        return lambda q: jpegli.encode(pixels, q, progressive, optimize=True, **settings)
 
     def write(self, pixels: np.ndarray, quality: int, **options) -> bytes:
-        encoder = self.mozjpeg if pixels.ndim == 2 else self.jpegli
-        data = encoder.write(pixels, self.encoder_quality(pixels, quality), optimize=True)
-        return add_metadata(data, **_metadata(options))
+        quality, subsampling = self.encoder_settings(pixels, quality, jpegli_options(options).get("subsampling"))
+        return add_metadata(self._writer(pixels, options, subsampling)(quality), **_metadata(options))
 
     def write_for_decoding(self, pixels: np.ndarray, quality: int, **options) -> bytes:
         if pixels.ndim == 2:
-            return self.write(pixels, quality)
-        return jpegli.encode(pixels, self.encoder_quality(pixels, quality))  # baseline: the same pixels, faster
+            return self.write(pixels, quality, **options)
+        quality, subsampling = self.encoder_settings(pixels, quality, jpegli_options(options).get("subsampling"))
+        return jpegli.encode(pixels, quality, subsampling=subsampling)  # baseline: the same pixels, faster
 
     def write_to_target(self, pixels: np.ndarray, target: Target, **options) -> Encoded:
         """The smallest file whose score against ``pixels`` is at least ``target`` (:func:`rdjpeg.targets.search`):
-        RGB with jpegli, its first quality and the shape of the search from this image's predicted SSIMULACRA2
-        curve (from :data:`~rdjpeg.targets.SAMPLE_FROM` pixels, moved through a sample's measured score first:
-        :func:`~rdjpeg.targets.calibrated`); gray with mozjpeg (no predictor: the measured scores alone). An image
+        RGB with jpegli (:meth:`_search`), gray with mozjpeg (no predictor: the measured scores alone). An image
         under 8×8 pixels has no SSIMULACRA2: it gets the default's file at the Pillow quality whose typical look is the
         search's aim, unmeasured (``score`` None, ``reached`` False)."""
         gray = pixels.ndim == 2
-        encoder = self.mozjpeg if gray else self.jpegli
         if target.metric == "ssimulacra2" and min(pixels.shape[:2]) < MIN_SIDE:
-            typical = [look().pillow_look(q) for q in range(1, 101)]
-            quality = self.encoder_quality(pixels, lowest_quality(np.asarray(typical), aim(target)))
-            data = add_metadata(encoder.write(pixels, quality, optimize=True), **_metadata(options))
+            typical = np.asarray([look().pillow_look(q) for q in range(1, 101)])
+            given = jpegli_options(options).get("subsampling")
+            quality, subsampling = self.encoder_settings(pixels, lowest_quality(typical, aim(target)), given)
+            data = add_metadata(self._writer(pixels, options, subsampling)(quality), **_metadata(options))
             return Encoded(data, quality, None, reached=False, scorings=0)
-        curve = look().ssimulacra2(features(pixels)) if not gray and target.metric == "ssimulacra2" else None
-        if curve is not None and pixels.shape[0] * pixels.shape[1] >= SAMPLE_FROM:
-            part = sample(pixels)
-            curve = calibrated(curve, target, lambda q: SSIMULACRA2(part)(decode_jpeg(encoder.write(part, q), gray)))
         measure = SSIMULACRA2(pixels) if target.metric == "ssimulacra2" else functools.partial(psnr, pixels)
-        found = search(lambda q: encoder.write(pixels, q, optimize=True),
-                       lambda data: measure(decode_jpeg(data, gray)), target, curve)  # fmt: skip
+        found = self._search(pixels, target, lambda data: measure(decode_jpeg(data, gray)), options)
         return found._replace(data=add_metadata(found.data, **_metadata(options)))
+
+    def _search(self, pixels: np.ndarray, target: Target, score: Callable[[bytes], float], options: dict) -> Encoded:
+        """The search of :meth:`write_to_target`. For an SSIMULACRA2 target on RGB, its first quality and the shape
+        of the search come from this image's predicted curve, at the subsampling predicted to reach the target in
+        fewer bytes (:meth:`Look.subsampling`) unless ``subsampling`` is given; when 4:2:0 was chosen and its best
+        file falls short, 4:4:4 is searched next (the encodes of both are counted). Otherwise 4:2:0 (or the
+        ``subsampling`` given) and the measured scores alone."""
+        given = jpegli_options(options).get("subsampling")
+        if pixels.ndim == 2 or target.metric != "ssimulacra2":
+            return search(self._writer(pixels, options, given or "4:2:0"), score, target)
+        predictor, f = look(), features(pixels)
+
+        def curve(subsampling: str) -> np.ndarray:
+            """The predicted curve; from :data:`~rdjpeg.targets.SAMPLE_FROM` pixels moved through a sample's measured
+            score first (:func:`~rdjpeg.targets.calibrated`: the predictor is fitted on photos under 0.5 MP)."""
+            predicted = predictor.ssimulacra2(f, subsampling)
+            if pixels.shape[0] * pixels.shape[1] < SAMPLE_FROM:
+                return predicted
+            part = sample(pixels)
+            measure = SSIMULACRA2(part)
+
+            def score_part(q: int) -> float:
+                return measure(decode_jpeg(jpegli.encode(part, q, subsampling=subsampling), False))
+
+            return calibrated(predicted, target, score_part)
+
+        subsampling = given or predictor.subsampling(f, target.value)
+        if given or subsampling == "4:4:4":
+            return search(self._writer(pixels, options, subsampling), score, target, curve(subsampling))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TargetNotReached)
+            first = search(self._writer(pixels, options, "4:2:0"), score, target, curve("4:2:0"))
+        if first.reached:
+            return first
+        found = search(self._writer(pixels, options, "4:4:4"), score, target, curve("4:4:4"))
+        return found._replace(encodes=first.encodes + found.encodes, scorings=first.scorings + found.scorings)

@@ -1,5 +1,6 @@
 """jpegli's encoder through its libjpeg-style C API, for what ``pyjpegli.encode`` does not offer: progressive scans
-with optimized Huffman tables written by jpegli itself (no second, lossless pass) and grayscale input.
+with optimized Huffman tables written by jpegli itself (no second, lossless pass), grayscale input, chroma
+subsampling (4:4:4, 4:2:2, 4:2:0) and restart markers.
 
 ``pyjpegli`` (pinned in ``pyproject.toml``) links jpegli statically and exports its C API (``jpegli_*``); this module
 calls it with :mod:`ctypes` on the ``jpeg_compress_struct`` of libjpeg's ABI 6.2, the one jpegli is built for (jpegli
@@ -21,6 +22,8 @@ import importlib.metadata
 import importlib.util
 
 import numpy as np
+
+from .tables import SUBSAMPLINGS
 
 SUPPORTED_PYJPEGLI = ("0.3.2",)  # the builds whose exported API and struct layout this module was checked against
 PROGRESSIVE_LEVEL = 2  # jpegli's richest scan script (cjpegli's default): DC, AC 1-2, AC 3-63 in three refinements
@@ -54,6 +57,21 @@ class _CompressStruct(ctypes.Structure):
     ]  # fmt: skip
 
 
+class _ComponentInfo(ctypes.Structure):
+    """``jpeg_component_info`` for JPEG_LIB_VERSION 62 (one ``DCT_scaled_size``), 96 bytes on 64-bit systems: the
+    stride of ``comp_info``, whose sampling factors are set after ``jpegli_set_defaults``."""
+
+    _fields_ = [
+        ("component_id", _INT), ("component_index", _INT), ("h_samp_factor", _INT), ("v_samp_factor", _INT),
+        ("quant_tbl_no", _INT), ("dc_tbl_no", _INT), ("ac_tbl_no", _INT), ("width_in_blocks", _UINT),
+        ("height_in_blocks", _UINT), ("DCT_scaled_size", _INT), ("downsampled_width", _UINT),
+        ("downsampled_height", _UINT), ("component_needed", _INT), ("MCU_width", _INT), ("MCU_height", _INT),
+        ("MCU_blocks", _INT), ("MCU_sample_width", _INT), ("last_col_width", _INT), ("last_row_height", _INT),
+        ("quant_table", _P), ("dct_table", _P),
+    ]  # fmt: skip
+
+
+MAX_RESTART_INTERVAL = 65535  # a DRI segment holds 16 bits; libjpeg caps restart_in_rows' interval there too
 _ERROR_MANAGER_BYTES = 256  # sizeof(struct jpeg_error_mgr) is 168 on 64-bit systems; jpegli_std_error fills it
 
 
@@ -98,17 +116,27 @@ def available() -> bool:
     return True
 
 
-def encode(pixels: np.ndarray, quality: int, progressive: bool = False) -> bytes:
+def encode(pixels: np.ndarray, quality: int, progressive: bool = False, *, optimize: bool = False,
+           subsampling: str = "4:2:0", restart_blocks: int = 0, restart_rows: int = 0) -> bytes:  # fmt: skip
     """jpegli's JPEG of uint8 pixels, (H, W, 3) RGB or (H, W) gray, sides of 1 to
-    :data:`~rdjpeg.jpeg.tables.MAX_SIDE`, at ``quality`` 1..100 (jpegli's quality scale, adaptive quantization on,
-    4:2:0 for RGB). ``progressive``: jpegli's progressive scans with optimized Huffman tables; otherwise a baseline
-    file with the standard tables, byte for byte ``pyjpegli.encode``'s.
+    :data:`~rdjpeg.jpeg.tables.MAX_SIDE`, at ``quality`` 1..100 (jpegli's quality scale, adaptive quantization on).
+    ``progressive``: jpegli's progressive scans with optimized Huffman tables; otherwise one sequential scan, with
+    optimized tables when ``optimize``, else the standard ones (byte for byte ``pyjpegli.encode``'s file at 4:2:0).
+    ``subsampling`` (RGB): "4:2:0", "4:2:2" or "4:4:4". Restart markers as libjpeg's (Pillow's
+    ``restart_marker_blocks`` and ``restart_marker_rows``): every ``restart_blocks`` MCUs, or every ``restart_rows``
+    MCU rows (which wins when both are given), 0 for none, at most :data:`MAX_RESTART_INTERVAL`.
 
     Example:
         >>> data = encode(np.full((16, 24, 3), 128, np.uint8), 80, progressive=True)
         >>> data[:2], b"\\xff\\xc2" in data  # SOI; a progressive frame
         (b'\\xff\\xd8', True)
     """
+    if subsampling not in SUBSAMPLINGS:
+        raise ValueError(f"subsampling must be one of {list(SUBSAMPLINGS)}, got {subsampling!r}")
+    horizontal, vertical = SUBSAMPLINGS[subsampling]
+    for name, value in (("restart_blocks", restart_blocks), ("restart_rows", restart_rows)):
+        if not 0 <= value <= MAX_RESTART_INTERVAL:
+            raise ValueError(f"{name} must lie in 0..{MAX_RESTART_INTERVAL}, got {value}")
     lib, free = _library()
     pixels = np.ascontiguousarray(pixels)
     height, width = pixels.shape[:2]
@@ -124,8 +152,13 @@ def encode(pixels: np.ndarray, quality: int, progressive: bool = False) -> bytes
         cinfo.in_color_space = _JCS_GRAYSCALE if channels == 1 else _JCS_RGB
         lib.jpegli_set_defaults(cinfo)
         lib.jpegli_set_quality(cinfo, quality, 1)
+        if channels == 3:
+            luma = ctypes.cast(cinfo.comp_info, ctypes.POINTER(_ComponentInfo))[0]
+            luma.h_samp_factor, luma.v_samp_factor = horizontal, vertical  # chroma stays at 1×1
+        cinfo.restart_interval, cinfo.restart_in_rows = restart_blocks, restart_rows
         if progressive:
             lib.jpegli_set_progressive_level(cinfo, PROGRESSIVE_LEVEL)
+        if progressive or optimize:
             cinfo.optimize_coding = 1
         lib.jpegli_start_compress(cinfo, 1)
         rows = np.arange(height, dtype=np.uintp) * (width * channels) + pixels.ctypes.data

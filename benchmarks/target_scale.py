@@ -92,7 +92,7 @@ def child(args: argparse.Namespace) -> None:
         decoded = np.load(args.photo.replace("photo", "decoded"))
     if kind == "jpegli":
         default = get_backend("default")
-        quality = default.encoder_quality(pixels, 75)
+        quality, _ = default.encoder_settings(pixels, 75)  # (quality, subsampling): 4:2:0 at q75
     start, cpu = time.perf_counter(), time.process_time()
     if kind == "save":
         out["bytes"] = len(rdjpeg.encode(pixels, 75))

@@ -138,7 +138,7 @@ class Look:
     """The fitted predictor (``weights/look.json``): ``ssimulacra2(f, subsampling)`` and ``bpp(f, subsampling)`` at
     every jpegli quality 1..100 for features ``f``; ``pillow_look(q)`` the SSIMULACRA2 of Pillow's JPEG at q for a
     typical photo, ``aim(f, q)`` the look ``quality=q`` gives this photo, and ``subsampling(f, score)`` the cheaper
-    subsampling for a look."""
+    subsampling for a target."""
 
     def __init__(self, record: dict) -> None:
         self.record, self.blend = record, float(record["blend"])
@@ -179,9 +179,9 @@ class Look:
 
 def cheaper_subsampling(scores: dict[str, np.ndarray], log_bpp: dict[str, np.ndarray], score: float) -> str:
     """4:4:4 where 4:2:0's predicted curve (``scores``, rising with quality) stays below ``score`` (by
-    :data:`REACH`) or 4:4:4's predicted bytes at that look are fewer; else 4:2:0. The curves
-    and log bits per pixel of each subsampling of :data:`CURVES`, at the same qualities. Target mode's choice: its
-    search measures what it chose, and searches 4:4:4 when 4:2:0 falls short."""
+    :data:`REACH`) or 4:4:4's predicted bytes at that look are fewer; else 4:2:0. The curves and log bits per pixel
+    of each subsampling of :data:`CURVES`, at the same qualities. Target mode's choice: its search measures what it
+    chose, and searches 4:4:4 when 4:2:0 falls short."""
     if scores["4:2:0"][-1] < score + REACH:
         return "4:4:4"
     cost = {name: np.interp(score, scores[name], log_bpp[name]) for name in CURVES}

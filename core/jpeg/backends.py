@@ -312,10 +312,10 @@ def _metadata(options: dict) -> dict:
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
     grayscale, at the quality that gives this image the look Pillow's JPEG at the asked ``quality`` gives a typical
-    photo (:meth:`encoder_settings`: RGB from the look predictor, :mod:`rdjpeg.look`, at 4:2:0 or 4:4:4, whichever
-    it predicts smaller at that look; gray from the mean-look map, :func:`quality_map`): ``quality=85`` keeps its
-    look, and the file is smaller. jpegli measured best on
-    SSIMULACRA2 and butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
+    photo (:meth:`encoder_settings`: RGB from the look predictor, :mod:`rdjpeg.look`, at 4:2:0 unless it cannot
+    reach that look; gray from the mean-look map, :func:`quality_map`): ``quality=85`` keeps its look, and the file
+    is smaller. jpegli measured best on SSIMULACRA2 and butteraugli of everything tried, mozjpeg second
+    (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
     ``optimize`` and ``progressive`` (True only: the files are optimized), ``subsampling`` ("4:2:0", "4:2:2",
@@ -371,8 +371,7 @@ class DefaultBackend(Backend):
         predicted SSIMULACRA2 for this image (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it at
         (:meth:`Look.aim`: near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks
         much alike), with ``subsampling`` or, when None, 4:2:0 unless its predicted curve cannot reach that look;
-        gray: mozjpeg's quality of the same mean look (:func:`quality_map`), and
-        "gray"."""
+        gray: mozjpeg's quality of the same mean look (:func:`quality_map`), and "gray"."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1], "gray"
         predictor, f = look(), features(pixels)

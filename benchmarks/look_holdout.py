@@ -4,11 +4,11 @@ From the measurements of ``rdjpeg train look`` (``curves.jsonl``: jpegli at 4:2:
 ``rdjpeg.look.QUALITIES``, Pillow at every quality of ``PILLOW_QUALITIES``, all scored by ``rdjpeg.scores``), for
 each split (fit on BSD200, judge on Urban100, and the reverse):
 
-* the default's look at Pillow's q = 30..95 on the held-out photos, as ``quality=q`` chooses it (the predictor's aim
-  and subsampling, the quality nearest the aim), read off the photo's measured curve at that quality (linear between
-  the measured qualities), against Pillow's measured look at q: the 5th-percentile gain and the mean difference,
-  at the split's own blend (``choose_blend`` on the fitted set), the shipped one (``look.json``'s) and 0 (the
-  typical look alone);
+* the default's look at Pillow's q = 30..95 on the held-out photos, as ``quality=q`` chooses it with the split's
+  predictor (jpegli's quality of the fitted set's mean look, and the subsampling), read off the photo's measured
+  curve at that quality (linear between the measured qualities), against Pillow's measured look at q: the
+  5th-percentile gain and the mean difference; the same for the default before (a per-photo aim, :data:`BEFORE`)
+  and for the typical look aimed at on each photo's predicted curve;
 * the BD-rate (SSIMULACRA2) of the default against jpegli at one quality for all (4:2:0, the qualities measured),
   average curves over q = 30..95;
 * what the per-photo subsampling saves at the same look (``rdjpeg.train_look.subsampling_savings``, with the
@@ -16,9 +16,8 @@ each split (fit on BSD200, judge on Urban100, and the reverse):
 
 These figures encode nothing: every one is a measured point of the training run (bytes and scores of real files
 decoded by Pillow) or an interpolation between two of them. With ``--butteraugli N``, the first N held-out photos of
-each split are encoded for real, the default's files (the quality and subsampling the split's predictor chooses at
-the shipped blend) and jpegli 4:2:0 at q = 30..95, and judged by butteraugli (libjxl's ``butteraugli_main``,
-3-norm): the BD-rate on the second judge.
+each split are encoded for real, the default's files (now and before) and jpegli 4:2:0 at q = 30..95, and judged
+by butteraugli (libjxl's ``butteraugli_main``, 3-norm): the BD-rate on the second judge.
 
     .venv/bin/python benchmarks/look_holdout.py --curves runs/look/curves.jsonl \
         --data ../shared/data/train/bsd200 ../shared/data/train/urban100 --butteraugli 6 \
@@ -49,21 +48,35 @@ def load_rows(curves: str, data: list[str]) -> tuple[list[dict], np.ndarray, dic
     return rows, np.stack([features(training_pixels(root[row["path"]])) for row in rows]), root
 
 
-def default_points(look, rows: list[dict], f: np.ndarray, blend: float | None = None, choose: bool = True) -> dict:
-    """Per Pillow quality of :data:`HOLDOUT_QUALITIES`: the looks and bits per pixel of the default's files of
-    ``rows`` (``choose``: its per-photo subsampling; else 4:2:0), and Pillow's looks."""
-    from rdjpeg.look import CURVES, QUALITIES, nearest_quality
+def settings(look, features: np.ndarray, q: int, blend: float | None = None) -> tuple[int, str]:
+    """(jpegli quality, subsampling) that ``quality=q`` writes a photo at with predictor ``look``, as
+    ``DefaultBackend.encoder_settings`` chooses them; with ``blend``, as the default before chose them (each photo
+    aimed at the typical look moved by ``blend`` toward its own predicted Pillow look, at the quality nearest the aim
+    on its own predicted curve)."""
+    from rdjpeg.jpeg.backends import REACHED_BY_420
+    from rdjpeg.look import nearest_quality
+
+    aim = look.pillow_look(q)
+    if blend is not None:
+        aim += blend * (float(look._predict("pillow_ssimulacra2", features)[q - 1]) - aim)
+    reached = aim < REACHED_BY_420 or look.ssimulacra2(features, "4:2:0")[-1] >= aim
+    subsampling = "4:2:0" if reached else "4:4:4"
+    if blend is None:
+        return look.quality(q, subsampling), subsampling
+    return nearest_quality(look.ssimulacra2(features, subsampling), aim), subsampling
+
+
+def default_points(look, rows: list[dict], f: np.ndarray, blend: float | None = None) -> dict:
+    """Per Pillow quality of :data:`HOLDOUT_QUALITIES`: the looks and bits per pixel of the files ``quality=q``
+    writes of ``rows`` (:func:`settings`), and Pillow's looks."""
+    from rdjpeg.look import CURVES, QUALITIES
     from rdjpeg.train_look import PILLOW_QUALITIES
 
-    if blend is not None:
-        look.blend = blend
     out = {}
     for q in HOLDOUT_QUALITIES:
         looks, bpp, pillow = [], [], []
         for row, features in zip(rows, f, strict=True):
-            aim = look.aim(features, q)
-            subsampling = look.subsampling(features, aim) if choose else "4:2:0"
-            chosen = nearest_quality(look.ssimulacra2(features, subsampling), aim)
+            chosen, subsampling = settings(look, features, q, blend)
             measured = row["jpegli" + CURVES[subsampling]]
             looks.append(float(np.interp(chosen, QUALITIES, measured["ssimulacra2"])))
             size = np.exp(np.interp(chosen, QUALITIES, np.log(measured["bytes"])))
@@ -94,19 +107,17 @@ def bd_against_jpegli(points: dict, rows: list[dict]) -> float:
     return round(float(bd_rate(bpp[span], looks[span], ours_bpp, ours_look)), 2)
 
 
-def butteraugli_bd(look, rows: list[dict], f: np.ndarray, root: dict[str, str], jobs: int) -> dict:
-    """Real files of ``rows``: the default's at each q of :data:`HOLDOUT_QUALITIES` (``look``'s choices) and jpegli
+def butteraugli_bd(look, rows: list[dict], f: np.ndarray, root: dict[str, str], jobs: int,
+                   blend: float | None = None) -> dict:  # fmt: skip
+    """Real files of ``rows``: the default's at each q of :data:`HOLDOUT_QUALITIES` (:func:`settings`) and jpegli
     4:2:0 at the same qualities, judged by butteraugli (3-norm, lower is better): the BD-rate of the default against
     jpegli at one quality (average curves; butteraugli negated so that higher is better)."""
     from rdjpeg.learned.report import bd_rate
-    from rdjpeg.look import nearest_quality
 
     tasks = []
     for row, features in zip(rows, f, strict=True):
         for q in HOLDOUT_QUALITIES:
-            aim = look.aim(features, q)
-            subsampling = look.subsampling(features, aim)
-            chosen = nearest_quality(look.ssimulacra2(features, subsampling), aim)
+            chosen, subsampling = settings(look, features, q, blend)
             tasks += [(root[row["path"]], chosen, subsampling), (root[row["path"]], q, "4:2:0")]
     with ProcessPoolExecutor(jobs) as pool:
         judged = list(pool.map(_judge, tasks))
@@ -136,33 +147,31 @@ def _judge(task: tuple[str, int, str]) -> tuple[int, float]:
     return len(data), _run(butteraugli_binary(), pixels.tobytes(), decoded.tobytes(), pixels.shape)[1]
 
 
+BEFORE = 0.25  # the blend of the default before (a per-photo aim), for comparison
+
+
 def split(rows: list[dict], f: np.ndarray, fitted: str, held: str, root: dict[str, str] | None = None,
           butteraugli: int = 0, jobs: int = 2) -> dict:  # fmt: skip
     """Fit on the rows of set ``fitted``, judge on those of ``held`` (and, with ``butteraugli``, that many held-out
     photos by butteraugli: :func:`butteraugli_bd`; ``root`` maps a row's path to its file)."""
-    from rdjpeg.look import QUALITIES, Look, look
+    from rdjpeg.look import QUALITIES, Look
     from rdjpeg.train_look import fit, subsampling_savings, targets
 
     fit_rows = [i for i, row in enumerate(rows) if row["path"].startswith(fitted + "/")]
     held_rows = [i for i, row in enumerate(rows) if row["path"].startswith(held + "/")]
-    model = fit([rows[i] for i in fit_rows], {}, f[fit_rows])
-    predictor, shipped = Look(model), look().blend
+    predictor = Look(fit([rows[i] for i in fit_rows], {}, f[fit_rows]))
     rows_h, f_h = [rows[i] for i in held_rows], f[held_rows]
-    out = {"fitted_on": fitted, "images": len(fit_rows), "held_out": held, "held_out_images": len(held_rows),
-           "blend": model["blend"]}  # fmt: skip
-    for name, blend in (("fitted_blend", model["blend"]), ("shipped_blend", shipped), ("blend_0", 0.0)):
+    out = {"fitted_on": fitted, "images": len(fit_rows), "held_out": held, "held_out_images": len(held_rows)}
+    for name, blend in (("default", None), ("per_photo_aim_before", BEFORE), ("typical_aim", 0.0)):
         points = default_points(predictor, rows_h, f_h, blend)
         out[name] = {"spread": spread_figures(points), "bd_rate_vs_jpegli": bd_against_jpegli(points, rows_h)}
-    points = default_points(predictor, rows_h, f_h, shipped, choose=False)
-    out["shipped_blend_420_only"] = {"spread": spread_figures(points),
-                                     "bd_rate_vs_jpegli": bd_against_jpegli(points, rows_h)}  # fmt: skip
+        if butteraugli and name != "typical_aim":
+            out[name]["butteraugli"] = butteraugli_bd(predictor, rows_h[:butteraugli], f_h[:butteraugli], root, jobs,
+                                                      blend)  # fmt: skip
     measured = targets(rows_h)
     grid = np.asarray(QUALITIES) - 1  # the held-out predictions at the measured qualities
     predicted = {k: np.stack([predictor._predict(k, x)[grid] for x in f_h]) for k in measured}
     out["subsampling_savings"] = subsampling_savings(measured, predicted)
-    if butteraugli:
-        predictor.blend = shipped
-        out["butteraugli"] = butteraugli_bd(predictor, rows_h[:butteraugli], f_h[:butteraugli], root, jobs)
     return out
 
 
@@ -179,8 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     figures = [split(rows, f, a, b, root, args.butteraugli, args.jobs) for a in sets for b in sets if a != b]
     for fig in figures:
         print(f"\nfit on {fig['fitted_on']} ({fig['images']}), judged on {fig['held_out']} "
-              f"({fig['held_out_images']}); blend {fig['blend']}")  # fmt: skip
-        blends = ("fitted_blend", "shipped_blend", "blend_0")
+              f"({fig['held_out_images']})")  # fmt: skip
+        blends = ("default", "per_photo_aim_before", "typical_aim")
         print("| Pillow q | " + " | ".join(f"p5 gain / mean − Pillow ({b})" for b in blends) + " |")
         print("|---" * (len(blends) + 1) + "|")
         for q in HOLDOUT_QUALITIES:
@@ -189,11 +198,12 @@ def main(argv: list[str] | None = None) -> None:
                 f"| {q} | " + " | ".join(f"{c['p5_gain']:+.2f} / {c['mean_minus_pillow']:+.2f}" for c in cells) + " |"
             )
         print("BD-rate against jpegli at one quality: " + ", ".join(f"{b} {fig[b]['bd_rate_vs_jpegli']:+.2f} %"
-              for b in (*blends, "shipped_blend_420_only")))  # fmt: skip
+              for b in blends))  # fmt: skip
         print("subsampling savings:", json.dumps(fig["subsampling_savings"]))
-        if "butteraugli" in fig:
-            print(f"butteraugli BD-rate against jpegli at one quality ({fig['butteraugli']['photos']} photos): "
-                  f"{fig['butteraugli']['bd_rate_vs_jpegli']:+.2f} %")  # fmt: skip
+        for b in blends:
+            if "butteraugli" in fig[b]:
+                print(f"butteraugli BD-rate against jpegli at one quality, {b} ({fig[b]['butteraugli']['photos']} "
+                      f"photos): {fig[b]['butteraugli']['bd_rate_vs_jpegli']:+.2f} %")  # fmt: skip
     if args.json:
         with open(args.json, "w") as f:
             json.dump(figures, f, indent=1)

@@ -4,9 +4,9 @@ predicted from cheap features of its pixels, in numpy and Pillow (no torch; abou
 The model (``weights/look.json``, fitted on training images by ``rdjpeg train look``, its command and record in the
 file): per jpegli quality of :data:`QUALITIES` and per chroma subsampling (4:2:0 and 4:4:4), a ridge regression of
 SSIMULACRA2 and of log bits per pixel on the standardized :func:`features` and their squares; between them, linear
-interpolation. It also predicts the look of Pillow's JPEG of the image, and holds that look for a typical training
-photo: ``quality=q`` aims between the two (:meth:`Look.aim`). For a target, :meth:`Look.subsampling` chooses the
-subsampling predicted to reach it in fewer bytes.
+interpolation. It also holds the look of Pillow's JPEG at each quality for a typical training photo (the mean over
+them): ``quality=q`` writes jpegli's quality of that mean look (:meth:`Look.quality`). For a target,
+:meth:`Look.subsampling` chooses the subsampling predicted to reach it in fewer bytes.
 """
 
 from __future__ import annotations
@@ -136,18 +136,19 @@ def lowest_quality(curve: np.ndarray, score: float) -> int:
 
 class Look:
     """The fitted predictor (``weights/look.json``): ``ssimulacra2(f, subsampling)`` and ``bpp(f, subsampling)`` at
-    every jpegli quality 1..100 for features ``f``; ``pillow_look(q)`` the SSIMULACRA2 of Pillow's JPEG at q for a
-    typical photo, ``aim(f, q)`` the look ``quality=q`` gives this photo, and ``subsampling(f, score)`` the cheaper
-    subsampling for a target."""
+    every jpegli quality 1..100 for features ``f`` (None: the training photos' mean), ``pillow_look(q)`` the
+    SSIMULACRA2 of Pillow's JPEG at q for a typical photo, ``quality(q, subsampling)`` jpegli's quality of that look,
+    and ``subsampling(f, score)`` the cheaper subsampling for a target."""
 
     def __init__(self, record: dict) -> None:
-        self.record, self.blend = record, float(record["blend"])
+        self.record = record
         self.mean, self.scale = (np.asarray(record["standardize"][k]) for k in ("mean", "scale"))
         self.weights = {k: np.asarray(v) for k, v in record["weights"].items()}
         self.at = {k: record["pillow_qualities" if k.startswith("pillow") else "qualities"] for k in self.weights}
         self._pillow = np.interp(np.arange(1, 101), record["pillow_qualities"], record["pillow_look"])
 
     def _predict(self, kind: str, f: np.ndarray | None) -> np.ndarray:
+        # f None: the intercepts, which are the training photos' mean scores (features standardized over them)
         z = np.zeros(len(self.mean)) if f is None else (np.concatenate([f, f * f]) - self.mean) / self.scale
         z = np.concatenate([[1.0], z])
         return np.interp(np.arange(1, 101), self.at[kind], self.weights[kind] @ z)
@@ -169,12 +170,11 @@ class Look:
     def pillow_look(self, quality: int) -> float:
         return float(self._pillow[quality - 1])
 
-    def aim(self, f: np.ndarray | None, quality: int) -> float:
-        """The look ``quality`` aims this photo at: Pillow's look at ``quality`` for a typical photo, moved by the
-        fitted share (``blend``, chosen on training images by the spread it keeps: ``rdjpeg.train_look``) toward
-        the look Pillow's JPEG would give this photo."""
-        typical = self.pillow_look(quality)
-        return typical + self.blend * (float(self._predict("pillow_ssimulacra2", f)[quality - 1]) - typical)
+    def quality(self, quality: int, subsampling: str = "4:2:0") -> int:
+        """jpegli's quality whose mean look over the training photos is the mean look of Pillow's JPEG at
+        ``quality`` (the same for every photo: a per-photo aim cost bytes and its lift of the worst photos did not
+        hold on photos unlike the training sets; BENCHMARKS.md, "The look predictor out of its training set")."""
+        return nearest_quality(self.ssimulacra2(None, subsampling), self.pillow_look(quality))
 
 
 def cheaper_subsampling(scores: dict[str, np.ndarray], log_bpp: dict[str, np.ndarray], score: float) -> str:

@@ -122,8 +122,8 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
         backend: a registered encoder (:func:`rdjpeg.registry.backends`: "default", "pillow", "mozjpeg", "jpegli",
             or an extension's). None: "default" without a
             metric (Pillow's encoder when ``options`` ask for what only it does, such as ``qtables``, ``smooth``
-            or ``keep_rgb``), "pillow" with one (the paper's pipelines). "default" chooses its quality per image
-            from the pixels, so it takes no metric.
+            or ``keep_rgb``), "pillow" with one (the paper's pipelines). "default" chooses its subsampling per
+            image from the pixels, so it takes no metric.
         prefilter: with a metric: "auto" (the shipped network for it; none for mse, whose pipeline is the
             masking), a model's name, an ``nn.Module`` called as ``prefilter(x, quality)``, or None.
         masking: with a metric: adaptive DCT-domain masking after the prefilter. Default: on for "mse" (for MS-SSIM it
@@ -176,8 +176,8 @@ def make_plan(quality: int | None = None, *, metric: str | None = None, backend:
         if getattr(chosen, "judge_only", False):
             raise ValueError(f"metric {metric!r} is a judge only: rdjpeg never optimizes for it")
         if name == "default":
-            raise ValueError("the 'default' backend chooses its quality per image from the unedited pixels, so a "
-                             "metric's edits, which need the encoder's tables first, cannot run before it: use "
+            raise ValueError("the 'default' backend chooses its subsampling per image from the unedited pixels, so "
+                             "a metric's edits, which need the encoder's tables first, cannot run before it: use "
                              "backend='pillow', 'mozjpeg' or 'jpegli'")  # fmt: skip
         if masking and "qtables" in options:
             raise ValueError("masking decides with the encoder's quantization tables and cannot model custom qtables")

@@ -40,6 +40,14 @@ SLOPE = {"ssimulacra2": 0.6, "psnr": 0.15}  # a typical score gain per quality s
 SAMPLE_FROM, SAMPLE_TILE, SAMPLE_TILES = 8_000_000, 512, 4
 
 
+# Butteraugli's worst case (issue 31; BENCHMARKS.md, "Target mode on two judges"): SSIMULACRA2 alone lets some photos
+# down to qualities at which butteraugli judges them worse than one fixed quality of the same total bytes would. So no
+# file is written at a jpegli distance (the butteraugli distance jpegli quantizes for) above DISTANCE_CEILING times
+# that of the quality at which the training photos' mean curve reaches the search's aim, for targets up to
+# CEILING_UP_TO; above it, that quality nears 100 while target mode holds butteraugli's worst case without a ceiling.
+DISTANCE_CEILING, CEILING_UP_TO = 1.15, 85.0
+
+
 class TargetNotReached(UserWarning):
     """The image's best file is below the target: it is written, and this says so."""
 
@@ -124,6 +132,15 @@ def sample(pixels: np.ndarray) -> np.ndarray:
                            for y in ys])  # fmt: skip
 
 
+def least_quality(typical: np.ndarray, target: Target, distance: Callable[[int], float]) -> int:
+    """The lowest quality a search for ``target`` may write at (:data:`DISTANCE_CEILING`): ``typical``, the training
+    photos' mean score at each quality 1..100; ``distance``, the encoder's butteraugli distance at a quality."""
+    if target.metric != "ssimulacra2" or target.value > CEILING_UP_TO:
+        return 1
+    ceiling = DISTANCE_CEILING * distance(lowest_quality(typical, aim(target)))
+    return next(q for q in range(1, 101) if distance(q) <= ceiling)
+
+
 def calibrated(curve: np.ndarray, target: Target, score_at: Callable[[int], float]) -> np.ndarray:
     """The predicted curve moved through a sample's score (``score_at(q)``), so that the search's first guess is
     the quality whose sample scores the middle of the window: the margin above the aim is the sample's excess over
@@ -134,10 +151,11 @@ def calibrated(curve: np.ndarray, target: Target, score_at: Callable[[int], floa
 
 
 def search(write: Callable[[int], bytes], score: Callable[[bytes], float], target: Target,
-           curve: np.ndarray | None = None, start: int = 75) -> Encoded:  # fmt: skip
+           curve: np.ndarray | None = None, start: int = 75, least: int = 1) -> Encoded:  # fmt: skip
     """The smallest-quality file whose score is at least the target (and the guard), ending on one inside the
-    window; ``curve``: the predicted score at every quality 1..100 (its first guess and its shape), else ``start``
-    and :data:`SLOPE`. Warns :class:`TargetNotReached` when quality 100 is below the target."""
+    window, or at quality ``least`` when that is already above it; ``curve``: the predicted score at every quality
+    1..100 (its first guess and its shape), else ``start`` and :data:`SLOPE`. Warns :class:`TargetNotReached` when
+    quality 100 is below the target."""
     (low, high), aim_at = window(target), aim(target)
     scores: dict[int, float] = {}
     files: dict[int, bytes] = {}
@@ -146,12 +164,12 @@ def search(write: Callable[[int], bytes], score: Callable[[bytes], float], targe
         files[q] = write(q)
         scores[q] = score(files[q])
 
-    q = lowest_quality(curve, aim_at) if curve is not None else start
+    q = max(least, lowest_quality(curve, aim_at) if curve is not None else start)
     for _ in range(MAX_TRIALS):
         trial(q)
         best = min((k for k, s in scores.items() if s >= low), default=None)
-        failing = max((k for k, s in scores.items() if s < low), default=0)
-        if best is not None and scores[best] <= high:
+        failing = max((k for k, s in scores.items() if s < low), default=least - 1)
+        if best is not None and (scores[best] <= high or best == least):
             lower = best - 1
             if lower > failing and lower not in scores and len(scores) < MAX_TRIALS and \
                     _predicted(lower, best, scores[best], curve, target.metric) >= low + STEP_DOWN:  # fmt: skip

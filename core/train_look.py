@@ -7,9 +7,9 @@ Two stages, both resumable from the output folder:
    each decoded by Pillow and scored with SSIMULACRA2 (:mod:`rdjpeg.scores`, libjxl's computation), with its size.
 2. **Fit** (``look.json``): per jpegli quality and subsampling, a ridge regression from the image's features
    (:func:`rdjpeg.look.features`) to its SSIMULACRA2 and to its log bits per pixel; per Pillow quality, one to the
-   SSIMULACRA2 of Pillow's JPEG of the image; the look of Pillow's JPEG at each quality for a typical photo (the mean
-   over the images); and the blend ``quality=q`` aims with (:func:`choose_blend`). Its record holds what the
-   per-photo subsampling saves on cross-validated predictions (:func:`subsampling_savings`).
+   SSIMULACRA2 of Pillow's JPEG of the image; and the look of Pillow's JPEG at each quality for a typical photo (the
+   mean over the images), which ``quality=q`` aims at. Its record holds what the per-photo subsampling saves on
+   cross-validated predictions (:func:`subsampling_savings`).
 
 Images: BSD200 and Urban100 (never Kodak). BSD200's photos were JPEGs once, and on their old 8×8 grid an encoder at
 high quality nearly reproduces them; every image loses its first 3 rows and 5 columns, so that no encoder meets old
@@ -29,7 +29,7 @@ from .files import image_paths, write_atomically
 from .images import decode_jpeg
 from .jpeg import jpegli
 from .jpeg.backends import pillow_jpeg_bytes
-from .look import CURVES, FEATURES, QUALITIES, cheaper_subsampling, features, nearest_quality
+from .look import CURVES, FEATURES, QUALITIES, cheaper_subsampling, features
 from .scores import SSIMULACRA2
 
 PILLOW_QUALITIES = tuple(range(5, 101, 5))
@@ -87,9 +87,6 @@ def measure_all(paths: list[str], out: str, workers: int = 2, log=print) -> list
 
 ALPHAS = (0.3, 1.0, 3.0, 10.0)  # ridge strengths tried; the one with the lowest cross-validated error is kept
 FOLDS = 10
-BLENDS = tuple(round(0.05 * k, 2) for k in range(21))  # shares of the image's own Pillow look, tried
-BLEND_QUALITIES = range(30, 91, 5)  # where the blend must keep its promise
-SPREAD_GAIN = 2.0  # the promise: the 5th percentile of the looks this much above Pillow's at each of those q
 
 
 def design(f: np.ndarray) -> np.ndarray:
@@ -146,29 +143,6 @@ def achieved(curves: np.ndarray, predicted: np.ndarray, targets) -> dict:
         out[str(target)] = {"mean": round(float(errors.mean()), 3), "std": round(float(errors.std()), 3),
                             "p5": round(float(np.percentile(errors, 5)), 3), "images": len(errors)}  # fmt: skip
     return out
-
-
-def choose_blend(scores: np.ndarray, predicted: np.ndarray, pillow: np.ndarray, pillow_predicted: np.ndarray) -> dict:
-    """The largest share of the image's own (predicted) Pillow look that ``quality=q`` may aim with while the 5th
-    percentile of the looks reached stays :data:`SPREAD_GAIN` above Pillow's at every q of :data:`BLEND_QUALITIES`,
-    by cross-validated predictions on the training images. 0 evens every photo out to the typical look; 1 keeps each
-    photo's own Pillow look (Pillow's spread). A larger share follows photo sets whose looks differ from the training
-    photos' (the mean look stays nearer Pillow's on them) and costs less average efficiency."""
-    qualities, typical, gains = np.arange(1, 101), pillow.mean(0), {}
-    for blend in BLENDS:
-        worst = np.inf
-        for j, q in enumerate(PILLOW_QUALITIES):
-            if q not in BLEND_QUALITIES:
-                continue
-            reached = []
-            for real, guess, own in zip(scores, predicted, pillow_predicted[:, j], strict=True):
-                curve = np.maximum.accumulate(np.interp(qualities, QUALITIES, guess))
-                chosen = nearest_quality(curve, typical[j] + blend * (own - typical[j]))
-                reached.append(np.interp(chosen, QUALITIES, real))
-            worst = min(worst, np.percentile(reached, 5) - np.percentile(pillow[:, j], 5))
-        gains[blend] = round(float(worst), 3)
-    kept = max((b for b, g in gains.items() if g >= SPREAD_GAIN), default=0.0)
-    return {"blend": kept, "worst_spread_gain_by_blend": {str(b): g for b, g in gains.items()}}
 
 
 SAVING_LOOKS = (50, 60, 70, 80, 85, 90)  # looks at which the record states what the per-photo subsampling saves
@@ -234,7 +208,6 @@ def fit(rows: list[dict], root: dict[str, str], f: np.ndarray | None = None) -> 
     alpha = min(errors, key=errors.get)
     checked = {k: cross_validated(x, v, alpha) for k, v in measured.items()}
     models = {k: ridge(x, v, alpha) for k, v in measured.items()}
-    blend = choose_blend(scores, checked["ssimulacra2"], pillow, checked["pillow_ssimulacra2"])
     rms = {k: np.sqrt(((checked[k] - v) ** 2).mean(0)) for k, v in measured.items()}
     model = {
         "features": list(FEATURES),
@@ -243,7 +216,6 @@ def fit(rows: list[dict], root: dict[str, str], f: np.ndarray | None = None) -> 
         "weights": {k: m["weights"].round(8).tolist() for k, m in models.items()},
         "pillow_qualities": list(PILLOW_QUALITIES),
         "pillow_look": pillow.mean(0).round(4).tolist(),
-        "blend": blend["blend"],
     }
     return model | {
         "record": {
@@ -251,7 +223,6 @@ def fit(rows: list[dict], root: dict[str, str], f: np.ndarray | None = None) -> 
             "alpha": alpha,
             "cross_validated_rmse_by_alpha": {str(a): round(e, 4) for a, e in errors.items()},
             **{f"cross_validated_rmse_{k}": v.round(4 if "bpp" in k else 3).tolist() for k, v in rms.items()},
-            "worst_spread_gain_by_blend": blend["worst_spread_gain_by_blend"],
             "open_loop_error_at_targets": achieved(scores, checked["ssimulacra2"], (30, 40, 50, 60, 70, 80, 90)),
             "open_loop_error_at_targets_444": achieved(
                 measured["ssimulacra2_444"], checked["ssimulacra2_444"], (80, 85, 90)

@@ -22,7 +22,7 @@ KEPT = {
     "calibrate_quality", "default_speed", "fidelity", "gradient_point", "hosts", "judged", "lambda_fit",
     "look_holdout", "masking", "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed",
     "ssimulacra2_libjxl", "ssimulacra2_reference", "subsampling", "surrogates", "target_scale", "targets",
-    "thumbor_load",
+    "thumbor_load", "two_judges",
 }  # fmt: skip
 
 
@@ -281,3 +281,25 @@ def test_look_holdout_figures():
     rows = [{"height": 10, "width": 10, "jpegli": {"bytes": [100 * q / 40 / 8 for q in QUALITIES],
                                                      "ssimulacra2": [q * 0.9 for q in QUALITIES]}}]  # fmt: skip
     assert module.bd_against_jpegli(points, rows) == pytest.approx(0, abs=0.5)
+
+
+def test_two_judges_figures():
+    """Floors on both judges from made-up rows: fixed jpegli at the bytes of target mode, and the quality whose 95th
+    percentile of butteraugli is target mode's."""
+    module = load("two_judges")
+    qualities = module.CODECS["jpegli 4:2:0"]
+
+    def cell(q: float, k: int) -> dict:
+        return {"bytes": 1000 + 10 * q + k, "ssimulacra2": q - 5 + k, "butteraugli": 3 - q / 50 + 0.01 * k}
+
+    rows = [{"path": str(k), "pixels": 100, "fixed": {"jpegli 4:2:0": {q: cell(q, k) for q in qualities}},
+             "target": {80: {**cell(82, 0), "quality": 82, "encodes": 1, "seconds": 0.1,
+                                "subsampling": "4:2:0"}}}
+            for k in range(20)]  # fmt: skip
+    same = module.fixed_at_bytes(rows, "jpegli 4:2:0", sum(r["target"][80]["bytes"] for r in rows))
+    assert same["quality"] == pytest.approx(82 - 0.95, abs=0.01)  # the photos' 190 extra bytes, at 200 a quality
+    assert module.worst([1, 2, 3, 4]) == 4 and module.lowest([1, 2, 3, 4]) == 1
+    figures = module.report(rows)
+    assert figures["targets"][80]["in_window"] == 0
+    assert figures["floors"][80]["jpegli 4:2:0"]["quality"] == pytest.approx(84, abs=0.01)
+    assert figures["butteraugli"][80]["jpegli 4:2:0 floor"]["quality"] == pytest.approx(91, abs=0.01)

@@ -216,3 +216,43 @@ def test_a_feature_constant_over_the_training_images_weighs_nothing():
     assert np.all(model["weights"][:, 2] == 0)
     far = np.array([[1.0, 14.0]])
     assert np.allclose(predict(model, far), predict(model, np.array([[1.0, 11.93]])))
+
+
+def test_a_search_never_goes_below_its_least_quality():
+    """``least``: no quality under it is tried; when its file is already above the window, that file is the answer
+    (a synthetic score of 0.8 a quality, so that nothing but the search runs)."""
+    from rdjpeg.targets import search
+
+    target, tried = parse_target("ssimulacra2:60"), []
+
+    def write(q: int) -> bytes:
+        tried.append(q)
+        return bytes([q])
+
+    def score(data: bytes) -> float:
+        return 0.8 * data[0]
+
+    assert search(write, score, target).quality == 76 and min(tried) < 76
+    tried.clear()
+    floored = search(write, score, target, least=90)
+    assert (floored.quality, floored.score, tried) == (90, 72, [90])
+    tried.clear()
+    assert search(write, score, target, curve=0.8 * np.arange(1, 101), least=70).quality == 76 and min(tried) >= 70
+
+
+def test_the_distance_ceiling():
+    """Up to ``CEILING_UP_TO`` a search may not go below the quality whose jpegli distance is ``DISTANCE_CEILING``
+    times that of the typical photo's quality for the target; above it, and for PSNR, it may go anywhere."""
+    from rdjpeg.jpeg import jpegli
+    from rdjpeg.look import lowest_quality
+    from rdjpeg.targets import CEILING_UP_TO, DISTANCE_CEILING, aim, least_quality
+
+    typical = look().ssimulacra2(None)
+    for value in (50, 70, CEILING_UP_TO):
+        target = parse_target(f"ssimulacra2:{value}")
+        usual = lowest_quality(typical, aim(target))
+        least = least_quality(typical, target, jpegli.distance)
+        assert 1 < least < usual and jpegli.distance(least) <= DISTANCE_CEILING * jpegli.distance(usual)
+        assert jpegli.distance(least - 1) > DISTANCE_CEILING * jpegli.distance(usual)
+    assert least_quality(typical, parse_target(f"ssimulacra2:{CEILING_UP_TO + 1}"), jpegli.distance) == 1
+    assert least_quality(typical, parse_target("psnr:40"), jpegli.distance) == 1

@@ -21,10 +21,10 @@ from PIL import Image, ImageFile
 
 from .. import weights
 from ..images import decode_jpeg
-from ..look import features, look, lowest_quality, nearest_quality
+from ..look import features, look, lowest_quality
 from ..pillow_options import check_metadata_types, check_pillow_flags
 from ..scores import MIN_SIDE, SSIMULACRA2, psnr
-from ..targets import SAMPLE_FROM, Encoded, Target, TargetNotReached, aim, calibrated, sample, search
+from ..targets import SAMPLE_FROM, Encoded, Target, TargetNotReached, aim, calibrated, least_quality, sample, search
 from ..validate import check_pixels, check_quality, subsampling_name
 from . import jpegli
 from .markers import METADATA_OPTIONS, add_metadata, metadata_segments
@@ -304,6 +304,11 @@ def quality_map() -> dict:
     return weights.read_json("quality-map.json")
 
 
+# Every training photo's 4:2:0 file at jpegli's quality 100 scores above this look (the lowest: 83.9), so below it
+# ``quality=q`` writes 4:2:0 without measuring the photo.
+REACHED_BY_420 = 80.0
+
+
 def _metadata(options: dict) -> dict:
     """The metadata options among encoder options."""
     return {k: options[k] for k in METADATA_OPTIONS & options.keys()}
@@ -311,11 +316,11 @@ def _metadata(options: dict) -> dict:
 
 class DefaultBackend(Backend):
     """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
-    grayscale, at the quality that gives this image the look Pillow's JPEG at the asked ``quality`` gives a typical
-    photo (:meth:`encoder_settings`: RGB from the look predictor, :mod:`rdjpeg.look`, at 4:2:0 unless it cannot
-    reach that look; gray from the mean-look map, :func:`quality_map`): ``quality=85`` keeps its look, and the file
-    is smaller. jpegli measured best on SSIMULACRA2 and butteraugli of everything tried, mozjpeg second
-    (BENCHMARKS.md, "The default").
+    grayscale, at the quality whose mean look over the training photos is that of Pillow's JPEG at the asked
+    ``quality`` (:meth:`encoder_settings`: RGB from :meth:`Look.quality <rdjpeg.look.Look.quality>`, at 4:2:0 unless
+    the photo's predicted curve cannot reach that look; gray from the mean-look map, :func:`quality_map`):
+    ``quality=85`` keeps its look on average, and the file is smaller. jpegli measured best on SSIMULACRA2 and
+    butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
     ``optimize`` and ``progressive`` (True only: the files are optimized), ``subsampling`` ("4:2:0", "4:2:2",
@@ -323,9 +328,9 @@ class DefaultBackend(Backend):
     markers (``restart_marker_blocks``, ``restart_marker_rows``, up to 65535), which make a file sequential unless
     ``progressive=True`` is given: a sequential file is what restart markers serve, and Pillow's count of them (one
     sequence per file, not per scan).
-    :meth:`accepts` tells whether a set of options suits it. Its quality is chosen per image from the pixels it is
-    given, so no learned pipeline edits in front of it (their masking needs the encoder's tables before the pixels
-    are edited).
+    :meth:`accepts` tells whether a set of options suits it. Its subsampling is chosen per image from the pixels it
+    is given, so no learned pipeline edits in front of it (their masking needs the encoder's tables before the
+    pixels are edited).
     """
 
     name = "default"
@@ -367,19 +372,19 @@ class DefaultBackend(Backend):
         return "progressive" in options or not any(options.get(name) for name in RESTART_OPTIONS)
 
     def encoder_settings(self, pixels: np.ndarray, quality: int, subsampling: str | None = None) -> tuple[int, str]:
-        """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: jpegli's quality whose
-        predicted SSIMULACRA2 for this image (:mod:`rdjpeg.look`) is nearest the look ``quality`` aims it at
-        (:meth:`Look.aim`: near what Pillow's JPEG at ``quality`` gives a typical photo, so that every photo looks
-        much alike), with ``subsampling`` or, when None, 4:2:0 unless its predicted curve cannot reach that look;
-        gray: mozjpeg's quality of the same mean look (:func:`quality_map`), and "gray"."""
+        """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: jpegli's quality of
+        Pillow's mean look at ``quality`` (:meth:`Look.quality`), with ``subsampling`` or, when None, 4:2:0 unless
+        this photo's predicted 4:2:0 curve (:mod:`rdjpeg.look`) cannot reach that look; gray: mozjpeg's quality of
+        the same mean look (:func:`quality_map`), and "gray"."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1], "gray"
-        predictor, f = look(), features(pixels)
-        aim = predictor.aim(f, quality)
+        predictor = look()
         if subsampling is None:  # one encode, unmeasured: 4:4:4 only where 4:2:0 cannot reach the look (predicted
             # bytes err by 5–8 %, too much to choose by on an open loop: BENCHMARKS.md, "Per-photo subsampling")
-            subsampling = "4:2:0" if predictor.ssimulacra2(f, "4:2:0")[-1] >= aim else "4:4:4"
-        return nearest_quality(predictor.ssimulacra2(f, subsampling), aim), subsampling
+            aim = predictor.pillow_look(quality)
+            reached = aim < REACHED_BY_420 or predictor.ssimulacra2(features(pixels), "4:2:0")[-1] >= aim
+            subsampling = "4:2:0" if reached else "4:4:4"
+        return predictor.quality(quality, subsampling), subsampling
 
     def _writer(self, pixels: np.ndarray, options: dict, subsampling: str) -> Callable[[int], bytes]:
         """The file of ``pixels`` at a quality of its encoder, with these options and (RGB) this subsampling."""
@@ -420,7 +425,8 @@ class DefaultBackend(Backend):
         """The search of :meth:`write_to_target`. For an SSIMULACRA2 target on RGB, its first quality and the shape
         of the search come from this image's predicted curve, at the subsampling predicted to reach the target in
         fewer bytes (:meth:`Look.subsampling`) unless ``subsampling`` is given; when 4:2:0 was chosen and its best
-        file falls short, 4:4:4 is searched next (the encodes of both are counted). Otherwise 4:2:0 (or the
+        file falls short, 4:4:4 is searched next (the encodes of both are counted); no quality under
+        :func:`~rdjpeg.targets.least_quality` is written (butteraugli's worst case). Otherwise 4:2:0 (or the
         ``subsampling`` given) and the measured scores alone."""
         given = jpegli_options(options).get("subsampling")
         if pixels.ndim == 2 or target.metric != "ssimulacra2":
@@ -441,13 +447,17 @@ class DefaultBackend(Backend):
 
             return calibrated(predicted, target, score_part)
 
+        def run(subsampling: str) -> Encoded:
+            least = least_quality(predictor.ssimulacra2(None, subsampling), target, jpegli.distance)
+            return search(self._writer(pixels, options, subsampling), score, target, curve(subsampling), least=least)
+
         subsampling = given or predictor.subsampling(f, target.value)
         if given or subsampling == "4:4:4":
-            return search(self._writer(pixels, options, subsampling), score, target, curve(subsampling))
+            return run(subsampling)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", TargetNotReached)
-            first = search(self._writer(pixels, options, "4:2:0"), score, target, curve("4:2:0"))
+            first = run("4:2:0")
         if first.reached:
             return first
-        found = search(self._writer(pixels, options, "4:4:4"), score, target, curve("4:4:4"))
+        found = run("4:4:4")
         return found._replace(encodes=first.encodes + found.encodes, scorings=first.scorings + found.scorings)

@@ -98,6 +98,7 @@ def _library():
         "jpegli_write_scanlines": ([cinfo, _P, _UINT], _UINT),
         "jpegli_finish_compress": ([cinfo], None),
         "jpegli_destroy_compress": ([cinfo], None),
+        "jpegli_quality_to_distance": ([_INT], ctypes.c_float),
     }
     for name, (arguments, result) in signatures.items():
         function = getattr(lib, name)
@@ -114,6 +115,17 @@ def available() -> bool:
     except (ImportError, OSError, AttributeError):
         return False
     return True
+
+
+def distance(quality: int) -> float:
+    """jpegli's butteraugli distance for ``quality`` 1..100 (its ``jpegli_quality_to_distance``: the distance its
+    quantization is set for).
+
+    Example:
+        >>> distance(90), distance(100)
+        (1.0, 0.01)
+    """
+    return round(float(_library()[0].jpegli_quality_to_distance(quality)), 6)
 
 
 def encode(pixels: np.ndarray, quality: int, progressive: bool = False, *, optimize: bool = False,

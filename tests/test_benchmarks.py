@@ -150,16 +150,18 @@ def test_lambda_fit_collects_features_and_exact_lambdas(photo):
 
 def test_calibrate_quality_fits_a_map_from_cached_curves(photo, tmp_path):
     module = load("calibrate_quality")
-    curve = module.curve(str(photo), "mozjpeg", [30, 80], gray=True)
+    curve = module.curve(str(photo), "jpegli", [30, 80], gray=True)
     assert curve["ssimulacra2"][0] < curve["ssimulacra2"][1] and curve["bpp"][0] < curve["bpp"][1]
     pillow = {"ssimulacra2": list(np.linspace(20, 90, len(module.PILLOW_QUALITIES))), "bpp": []}
-    mozjpeg = {"ssimulacra2": list(np.linspace(10, 95, len(module.ENCODER_QUALITIES))), "bpp": []}
+    jpegli = {"ssimulacra2": list(np.linspace(10, 95, len(module.ENCODER_QUALITIES))), "bpp": []}
     curves = tmp_path / "curves.json"
-    curves.write_text(json.dumps({"gray": {"pillow": [pillow], "mozjpeg": [mozjpeg]}}))
+    curves.write_text(json.dumps({"gray": {"pillow": [pillow], "jpegli": [jpegli]}}))
     out = tmp_path / "map.json"
     module.main(["--shared", str(tmp_path), "--curves", str(curves), "--out", str(out)])
-    base = json.loads(out.read_text())["gray"]["base"]
+    gray = json.loads(out.read_text())["gray"]
+    base, mean = gray["base"], gray["curve"]
     assert len(base) == 100 and base == sorted(base) and base[0] >= 1 and base[-1] <= 100
+    assert gray["backend"] == "jpegli" and len(mean) == 100 and mean == sorted(mean) and mean[-1] == 95
 
 
 def test_gray_encoders_reports_bd_rates_from_its_rows():

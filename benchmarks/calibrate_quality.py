@@ -1,9 +1,12 @@
 """Fit the default pipeline's quality map for gray images on training images, so that ``quality=q`` keeps the look of
-Pillow's JPEG at q (mean SSIMULACRA2), never Kodak: mozjpeg, on the images' luminance, one quality per q (the mean
-curve). RGB images take their quality from the look predictor instead (``rdjpeg train look``; issue 27); until then
+Pillow's JPEG at q (mean SSIMULACRA2), never Kodak: jpegli (:data:`GRAY_BACKEND`; mozjpeg until jpegli measured
+smaller on both judges, ``benchmarks/gray_encoders.py``), on the images' luminance, one quality per q (the mean
+curve), and the mean curve itself (jpegli's mean SSIMULACRA2 at each quality 1..100: target mode's first guess on
+gray). RGB images take their quality from the look predictor instead (``rdjpeg train look``; issue 27); until then
 this script also fitted a per-q line in the image's complexity for jpegli (commit 936b4d6 holds that code).
 
-    .venv/bin/python benchmarks/calibrate_quality.py --out core/weights/quality-map.json
+    .venv/bin/python benchmarks/calibrate_quality.py --jobs 1 --curves runs/quality-curves-jpegli.json \
+        --out core/weights/quality-map.json
 """
 
 from __future__ import annotations
@@ -19,10 +22,12 @@ import numpy as np
 import torch
 
 from rdjpeg.images import image_to_tensor, open_image, roundtrip
+from rdjpeg.jpeg import jpegli
 from rdjpeg.registry import get_backend, get_metric
 
 PILLOW_QUALITIES = list(range(5, 101, 5))
 ENCODER_QUALITIES = sorted({*range(5, 101, 3), *range(90, 101)})  # finer at the top, where curves bend
+GRAY_BACKEND = "jpegli"
 Q = np.arange(1, 101)
 
 
@@ -35,16 +40,24 @@ def calibration_images(shared: str) -> list[str]:
     )
 
 
+def writer(backend: str):
+    """``(pixels, q) -> bytes``: the backend's encode; for "jpegli", :func:`rdjpeg.jpeg.jpegli.encode` (gray too:
+    the registry's jpegli backend is RGB only), its baseline file, whose pixels are the progressive one's."""
+    if backend == "jpegli":
+        return jpegli.encode
+    return get_backend(backend).encode
+
+
 def curve(path: str, backend: str, qualities: list[int], gray: bool) -> dict:
     """SSIMULACRA2 and bpp of one image at each quality (unoptimized files: what the runtime measures)."""
     torch.set_num_threads(1)
     # BSD200's photos were JPEGs once: on their old 8×8 grid Pillow at q95 nearly reproduces them (SSIMULACRA2 84 at
     # q90, 94 at q95). Dropping 3 rows and 5 columns moves the grid, so that no encoder meets old block edges.
     pixels = np.asarray(open_image(path).convert("L" if gray else "RGB"))[3:, 5:]
-    x, encoder, metric = image_to_tensor(pixels), get_backend(backend), get_metric("ssimulacra2")
+    x, metric = image_to_tensor(pixels), get_metric("ssimulacra2")
     out = {"ssimulacra2": [], "bpp": []}
     for q in qualities:
-        _, y, bpp = roundtrip(encoder.encode, pixels, q)
+        _, y, bpp = roundtrip(writer(backend), pixels, q)
         with torch.inference_mode():
             out["ssimulacra2"].append(round(float(metric.score(x, y)[0]), 3))
         out["bpp"].append(round(bpp, 5))
@@ -59,9 +72,15 @@ def match(target: np.ndarray, encoder_scores) -> np.ndarray:
 
 
 def fit_gray(pillow: list[dict], encoder: list[dict]) -> dict:
+    """``base``: per Pillow quality 1..100, the encoder's quality of the same mean SSIMULACRA2; ``curve``: the
+    encoder's mean SSIMULACRA2 at each of its qualities 1..100 (monotone, flat below the lowest quality measured)."""
     mean_target = np.interp(Q, PILLOW_QUALITIES, np.mean([c["ssimulacra2"] for c in pillow], 0))
-    return {"base": np.clip(np.round(match(mean_target, np.mean([c["ssimulacra2"] for c in encoder], 0))), 1,
-                            100).astype(int).tolist()}  # fmt: skip
+    mean_encoder = np.mean([c["ssimulacra2"] for c in encoder], 0)
+    mean_curve = np.interp(Q, ENCODER_QUALITIES, np.maximum.accumulate(mean_encoder))
+    return {
+        "base": np.clip(np.round(match(mean_target, mean_encoder)), 1, 100).astype(int).tolist(),
+        "curve": np.round(mean_curve, 3).tolist(),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -78,7 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         curves = {}
         with ProcessPoolExecutor(args.jobs) as pool:
-            for kind, backend in (("gray", "mozjpeg"),):
+            for kind, backend in (("gray", GRAY_BACKEND),):
                 gray, n = kind == "gray", len(images)
                 curves[kind] = {
                     "pillow": list(pool.map(curve, images, ["pillow"] * n, [PILLOW_QUALITIES] * n, [gray] * n)),
@@ -87,11 +106,12 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.curves, "w") as f:
             json.dump(curves, f)
     result = {
-        "command": f".venv/bin/python benchmarks/calibrate_quality.py --out {args.out}",
+        "command": f".venv/bin/python benchmarks/calibrate_quality.py --jobs {args.jobs} --curves {args.curves} "
+        f"--out {args.out}",
         "date": datetime.date.today().isoformat(),
         "images": [os.path.basename(p) for p in images],
         "metric": "ssimulacra2",
-        "gray": {"backend": "mozjpeg", **fit_gray(curves["gray"]["pillow"], curves["gray"]["mozjpeg"])},
+        "gray": {"backend": GRAY_BACKEND, **fit_gray(curves["gray"]["pillow"], curves["gray"][GRAY_BACKEND])},
     }
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

@@ -17,7 +17,10 @@ file:
   against each codec's lowest such quality;
 * on butteraugli, per T: target mode's worst case (the photo at the 95th percentile, and the worst) against fixed
   jpegli's at the same total bytes (interpolated between its two nearest qualities), and the bytes fixed jpegli needs
-  for target mode's 95th percentile (its butteraugli floor).
+  for target mode's 95th percentile (its butteraugli floor);
+* the distance ceilings tried (``guard_figures``: target mode's files had no photo been written at a jpegli distance
+  above a multiple of the typical photo's, read off the fixed-quality grids), per folder of photos too;
+* rdjpeg's default against Pillow at each q and its BD-rate against every codec on both judges.
 
     .venv/bin/python benchmarks/two_judges.py --images "../shared/data/kodak/*.png" \
         --reference /work/tools/ssimulacra2 --out runs/two-judges-kodak.jsonl \
@@ -302,7 +305,7 @@ def savings(rows: list[dict], cells: list[dict], t: int) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def guard_figures(rows: list[dict], ratios=(0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0), both: bool = False) -> dict:
+def guard_figures(rows: list[dict], ratios=(0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0), both: bool = False) -> dict:
     """Per T and distance ceiling (:func:`floored`): target mode's bytes against the best fixed jpegli on the
     SSIMULACRA2 floor / on the butteraugli floor."""
     out = {}
@@ -312,6 +315,20 @@ def guard_figures(rows: list[dict], ratios=(0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1.
         out[t] = {name: [round(v, 2) for v in savings(rows, cells, t)] for name, cells in variants.items()}
         print(f"| {t} | " + " | ".join(f"{a:+.1f} / {b:+.1f} %" for a, b in out[t].values()) + " |")
     return out
+
+
+def optimized_curve(rows: list[dict]) -> tuple[np.ndarray, ...]:
+    """Pillow with ``optimize=True, progressive=True`` at the default's qualities: its own sizes and Pillow's scores
+    (libjpeg's entropy options are lossless: the pixels are Pillow's)."""
+    from rdjpeg.jpeg.backends import pillow_jpeg_bytes
+
+    images = {r["path"]: Image.fromarray(np.asarray(Image.open(r["path"]).convert("RGB"))) for r in rows}
+    qualities = CODECS["default"]
+    bpp = [np.mean([8 * len(pillow_jpeg_bytes(images[r["path"]], quality=q, optimize=True, progressive=True))
+                    / r["pixels"] for r in rows]) for q in qualities]  # fmt: skip
+    look = [np.mean([r["fixed"]["pillow"][q]["ssimulacra2"] for r in rows]) for q in qualities]
+    ba = [-np.mean([r["fixed"]["pillow"][q]["butteraugli"] for r in rows]) for q in qualities]
+    return np.array(bpp), np.array(look), np.array(ba)
 
 
 def default_figures(rows: list[dict]) -> dict:
@@ -349,10 +366,10 @@ def default_figures(rows: list[dict]) -> dict:
 
     ours = curve("default")
     table("the default against | SSIMULACRA2 | butteraugli")
-    for codec in rows[0]["fixed"]:
+    for codec in [*rows[0]["fixed"], "pillow optimized"]:
         if codec == "default":
             continue
-        other = curve(codec)
+        other = optimized_curve(rows) if codec == "pillow optimized" else curve(codec)
         bd = [round(float(bd_rate(other[0], other[k], ours[0], ours[k])), 2) for k in (1, 2)]
         out["bd_rate"][codec] = {"ssimulacra2": bd[0], "butteraugli": bd[1]}
         print(f"| {codec} | {bd[0]:+.1f} % | {bd[1]:+.1f} % |")
@@ -360,10 +377,24 @@ def default_figures(rows: list[dict]) -> dict:
 
 
 def report(rows: list[dict]) -> dict:
+    """Every figure of the module docstring; the guards also per folder of photos when they come from several (the
+    set a ceiling was chosen on, and the one left out)."""
     print(f"\n{len(rows)} photos.")
-    return {"photos": len(rows), "targets": target_figures(rows), "floors": floor_figures(rows),
-            "butteraugli": butteraugli_figures(rows), "guards": guard_figures(rows),
-            "default": default_figures(rows)}  # fmt: skip
+    out = {
+        "photos": len(rows),
+        "targets": target_figures(rows),
+        "floors": floor_figures(rows),
+        "butteraugli": butteraugli_figures(rows),
+        "guards": guard_figures(rows),
+        "default": default_figures(rows),
+    }
+    sets = sorted({os.path.basename(os.path.dirname(r["path"])) for r in rows})
+    if len(sets) > 1:
+        for name in sets:
+            part = [r for r in rows if os.path.basename(os.path.dirname(r["path"])) == name]
+            print(f"\n{name}, {len(part)} photos:")
+            out[f"guards {name}"] = guard_figures(part)
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -95,7 +95,7 @@ class Encoded(NamedTuple):
     """A written file and how it was chosen.
 
     ``quality``: the quality it was written at: the one asked for or chosen by ``max_bytes`` (on the backend's
-    scale: Pillow's for the default), or with a target the encoder's own (jpegli's, mozjpeg's for gray). ``score``:
+    scale: Pillow's for the default), or with a target the encoder's own (jpegli's, gray included). ``score``:
     the target metric's measured score (None without a target, and unmeasured for an image with no score: SSIMULACRA2
     under 8×8 pixels); ``reached``: whether it is measured at least the target;
     ``encodes`` and ``scorings``: what the choice cost; ``lossless``: the file is the JPEG input, losslessly

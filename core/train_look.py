@@ -7,9 +7,9 @@ Two stages, both resumable from the output folder:
    each decoded by Pillow and scored with SSIMULACRA2 (:mod:`rdjpeg.scores`, libjxl's computation), with its size.
 2. **Fit** (``look.json``): per jpegli quality and subsampling, a ridge regression from the image's features
    (:func:`rdjpeg.look.features`) to its SSIMULACRA2 and to its log bits per pixel; per Pillow quality, one to the
-   SSIMULACRA2 of Pillow's JPEG of the image; and the look of Pillow's JPEG at each quality for a typical photo (the
-   mean over the images), which ``quality=q`` aims at. Its record holds what the per-photo subsampling saves on
-   cross-validated predictions (:func:`subsampling_savings`).
+   SSIMULACRA2 of Pillow's JPEG of the image; and the mean look of Pillow's JPEG at each quality over the images,
+   for which ``quality=q`` writes jpegli's quality of the same mean look (the jpegli models' intercepts). Its record
+   holds what the per-photo subsampling saves on cross-validated predictions (:func:`subsampling_savings`).
 
 Images: BSD200 and Urban100 (never Kodak). BSD200's photos were JPEGs once, and on their old 8×8 grid an encoder at
 high quality nearly reproduces them; every image loses its first 3 rows and 5 columns, so that no encoder meets old

@@ -20,6 +20,7 @@ BENCHMARKS = ROOT / "benchmarks"
 RESULTS = BENCHMARKS / "results"
 KEPT = {
     "calibrate_quality", "default_speed", "fidelity", "gradient_point", "hosts", "judged", "lambda_fit",
+    "gray_encoders",
     "look_holdout", "masking", "mozjpeg_backend", "pipeline_speed", "rate_bias", "ray_batch", "speed",
     "ssimulacra2_libjxl", "ssimulacra2_reference", "subsampling", "surrogates", "target_scale", "targets",
     "thumbor_load", "two_judges",
@@ -149,16 +150,43 @@ def test_lambda_fit_collects_features_and_exact_lambdas(photo):
 
 def test_calibrate_quality_fits_a_map_from_cached_curves(photo, tmp_path):
     module = load("calibrate_quality")
-    curve = module.curve(str(photo), "mozjpeg", [30, 80], gray=True)
+    curve = module.curve(str(photo), "jpegli", [30, 80], gray=True)
     assert curve["ssimulacra2"][0] < curve["ssimulacra2"][1] and curve["bpp"][0] < curve["bpp"][1]
     pillow = {"ssimulacra2": list(np.linspace(20, 90, len(module.PILLOW_QUALITIES))), "bpp": []}
-    mozjpeg = {"ssimulacra2": list(np.linspace(10, 95, len(module.ENCODER_QUALITIES))), "bpp": []}
+    jpegli = {"ssimulacra2": list(np.linspace(10, 95, len(module.ENCODER_QUALITIES))), "bpp": []}
     curves = tmp_path / "curves.json"
-    curves.write_text(json.dumps({"gray": {"pillow": [pillow], "mozjpeg": [mozjpeg]}}))
+    curves.write_text(json.dumps({"gray": {"pillow": [pillow], "jpegli": [jpegli]}}))
     out = tmp_path / "map.json"
     module.main(["--shared", str(tmp_path), "--curves", str(curves), "--out", str(out)])
-    base = json.loads(out.read_text())["gray"]["base"]
+    gray = json.loads(out.read_text())["gray"]
+    base, mean = gray["base"], gray["curve"]
     assert len(base) == 100 and base == sorted(base) and base[0] >= 1 and base[-1] <= 100
+    assert gray["backend"] == "jpegli" and len(mean) == 100 and mean == sorted(mean) and mean[-1] == 95
+
+
+def test_gray_encoders_reports_bd_rates_from_its_rows():
+    """The report from made-up rows: jpegli 10 % smaller at every score on both judges."""
+    module = load("gray_encoders")
+    qualities = (30, 50, 70, 90)
+    points = {q: {"ssimulacra2": 40 + q / 2, "butteraugli": 3 - q / 40} for q in qualities}
+    codecs = {"mozjpeg": {str(q): {"bytes": 10 * q, **points[q]} for q in qualities},
+              "jpegli": {str(q): {"bytes": 9 * q, **points[q]} for q in qualities}}  # fmt: skip
+    row = {"path": "photo.png", "pixels": 1000, "codecs": codecs}
+    figures = module.report([row, row])
+    assert figures["photos"] == 2
+    for value in figures["bd_rate_jpegli_vs_mozjpeg"].values():
+        assert value == pytest.approx(-10, abs=0.1)
+
+
+def test_gray_encoders_measures_a_photo(photo):
+    """Both encoders on one small photo, both judges' binaries: only where both are installed."""
+    reference = needs_binary("ssimulacra2", "SSIMULACRA2_REFERENCE")
+    needs_binary("butteraugli_main")
+    row = load("gray_encoders").measure(str(photo), reference, (50, 90))
+    for name in ("jpegli", "mozjpeg"):
+        low, high = row["codecs"][name][50], row["codecs"][name][90]
+        assert low["bytes"] < high["bytes"] and low["ssimulacra2"] < high["ssimulacra2"], name
+        assert low["butteraugli"] > high["butteraugli"], name
 
 
 def test_default_speed_runs_its_quick_figures(photo, tmp_path):

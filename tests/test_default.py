@@ -41,6 +41,29 @@ def ssimulacra2(a: np.ndarray, data: bytes) -> float:
 def test_gray_quality_map_is_whole_and_monotone():
     m = quality_map()["gray"]["base"]
     assert len(m) == 100 and all(1 <= q <= 100 for q in m) and m == sorted(m)
+    curve = quality_map()["gray"]["curve"]
+    assert quality_map()["gray"]["backend"] == "jpegli" and len(curve) == 100 and curve == sorted(curve)
+
+
+def test_gray_photos_are_jpegli_at_the_mean_look_and_their_targets_too():
+    """A gray photo is jpegli's progressive, optimized file at the gray map's quality (metadata added as for RGB);
+    a gray target is met with jpegli's qualities, searched from the mean gray curve."""
+    from importlib.resources import files
+
+    from rdjpeg.jpeg import jpegli
+
+    with Image.open(files("rdjpeg.samples").joinpath("parrots.png")) as im:
+        gray = np.ascontiguousarray(np.asarray(im.convert("L"))[:192, :256])
+    for q in (30, 75, 95):
+        expected = jpegli.encode(gray, quality_map()["gray"]["base"][q - 1], progressive=True, optimize=True)
+        assert get_backend("default").encode(gray, q) == expected
+    with Image.open(io.BytesIO(rdjpeg.encode(gray, 75, comment="hi", dpi=(300, 300)))) as im:
+        assert im.mode == "L" and im.info["comment"] == b"hi" and im.info["dpi"] == (300, 300)
+        assert im.info.get("progressive") == 1
+    found = rdjpeg.encode_to_target(gray, "ssimulacra2:70", comment="hi")
+    assert found.reached and 70 <= found.score <= 72 and found.encodes <= 4, found[1:]
+    assert b"\xff\xfe\x00\x04hi" in found.data
+    assert jpegli.encode(gray, found.quality, progressive=True, optimize=True)[2:] in found.data
 
 
 def test_quality_means_pillows_look_on_average(shared):

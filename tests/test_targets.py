@@ -50,16 +50,22 @@ def test_numpy_ssimulacra2_is_the_torch_port(crops):
 
 @pytest.mark.parametrize("value", [60, 80])
 def test_targets_are_met(crops, value):
-    """The file's SSIMULACRA2 is at least the target and, here, inside [target, target + 2], by the torch port too
-    (libjxl's computation; libjxl's own binary, which CI lacks, agrees with it within 0.1: BENCHMARKS.md; the
-    ``ssimulacra2`` package mirrors borders where libjxl reads zeros and is 10+ points off on crops this small);
-    it took few encodes."""
+    """The file's SSIMULACRA2 is at least the target and, here, inside [target, target + 2] unless it is at the
+    distance ceiling's quality, by the torch port too (libjxl's computation; libjxl's own binary, which CI lacks,
+    agrees with it within 0.1: BENCHMARKS.md; the ``ssimulacra2`` package mirrors borders where libjxl reads zeros
+    and is 10+ points off on crops this small); it took few encodes."""
+    from rdjpeg.jpeg import jpegli
+    from rdjpeg.targets import least_quality
+
+    target = parse_target(f"ssimulacra2:{value}")
+    least = least_quality(look().ssimulacra2(None), target, jpegli.distance)  # 4:2:0, as these crops are written
     for a in crops:
-        found = rdjpeg.encode_to_target(a, f"ssimulacra2:{value}")
-        assert found.reached and value <= found.score <= value + 2, found[1:]
+        found = rdjpeg.encode_to_target(a, target)
+        top = value + 2 if found.quality > least else 100
+        assert found.reached and value <= found.score <= top, found[1:]
         with torch.inference_mode():
             port = float(torch_ssimulacra2(image_to_tensor(a), image_to_tensor(decoded(found.data)))[0])
-        assert value <= port <= value + 2 and port == pytest.approx(found.score, abs=0.02)
+        assert value <= port <= top and port == pytest.approx(found.score, abs=0.02)
         assert found.encodes == found.scorings <= 4
     psnr_file = rdjpeg.encode_to_target(crops[0], "psnr:38")
     assert psnr_file.reached and psnr(crops[0], decoded(psnr_file.data)) >= 38
@@ -143,7 +149,8 @@ def test_imageio_takes_a_target(crops):
     import imageio.v3 as iio
 
     data = iio.imwrite("<bytes>", crops[0], plugin="RDJPEG", extension=".jpg", target="ssimulacra2:70")
-    assert 70 <= SSIMULACRA2(crops[0])(decoded(data)) <= 72
+    assert data == rdjpeg.encode_to_target(crops[0], "ssimulacra2:70").data
+    assert SSIMULACRA2(crops[0])(decoded(data)) >= 70
 
 
 def test_the_predictor(crops):

@@ -299,7 +299,8 @@ class JpegliBackend(Backend):
 @functools.cache
 def quality_map() -> dict:
     """The default encoder's quality map for gray images (``weights/quality-map.json``, fitted on training images by
-    the command in it): per Pillow quality 1..100, mozjpeg's ``base`` quality of the same mean SSIMULACRA2. (RGB
+    the command in it): per Pillow quality 1..100, jpegli's ``base`` quality of the same mean SSIMULACRA2, and
+    ``curve``, jpegli's mean SSIMULACRA2 at each of its qualities 1..100 (target mode's first guess on gray). (RGB
     images get theirs from the look predictor, :meth:`DefaultBackend.encoder_settings`.)"""
     return weights.read_json("quality-map.json")
 
@@ -315,12 +316,12 @@ def _metadata(options: dict) -> dict:
 
 
 class DefaultBackend(Backend):
-    """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans for RGB, mozjpeg 5 for
-    grayscale, at the quality whose mean look over the training photos is that of Pillow's JPEG at the asked
-    ``quality`` (:meth:`encoder_settings`: RGB from :meth:`Look.quality <rdjpeg.look.Look.quality>`, at 4:2:0 unless
-    the photo's predicted curve cannot reach that look; gray from the mean-look map, :func:`quality_map`):
-    ``quality=85`` keeps its look on average, and the file is smaller. jpegli measured best on SSIMULACRA2 and
-    butteraugli of everything tried, mozjpeg second (BENCHMARKS.md, "The default").
+    """rdjpeg's default encoder: jpegli with optimized Huffman tables and progressive scans, RGB and grayscale, at the
+    quality whose mean look over the training photos is that of Pillow's JPEG at the asked ``quality``
+    (:meth:`encoder_settings`: RGB from :meth:`Look.quality <rdjpeg.look.Look.quality>`, at 4:2:0 unless the photo's
+    predicted curve cannot reach that look; gray from the mean-look map, :func:`quality_map`): ``quality=85`` keeps
+    its look on average, and the file is smaller. jpegli measured best on SSIMULACRA2 and butteraugli of everything
+    tried, mozjpeg second (BENCHMARKS.md, "The default"); on gray photos too (``benchmarks/gray_encoders.py``).
 
     Options: metadata (``exif``, ``icc_profile``, ``dpi``, ``comment``, ``xmp``, written as Pillow writes them),
     ``optimize`` and ``progressive`` (True only: the files are optimized), ``subsampling`` ("4:2:0", "4:2:2",
@@ -337,14 +338,13 @@ class DefaultBackend(Backend):
     options = METADATA_OPTIONS | {"optimize", "progressive", "subsampling", *RESTART_OPTIONS}
 
     def __init__(self) -> None:
-        self.jpegli, self.mozjpeg = JpegliBackend(), MozJPEGBackend()
+        self.jpegli = JpegliBackend()
 
     def available(self) -> bool:
-        return self.jpegli.available() and self.mozjpeg.available()
+        return self.jpegli.available()
 
     def require(self) -> None:
         self.jpegli.require()
-        self.mozjpeg.require()
 
     def accepts(self, options: dict) -> bool:
         """Whether these encoder options are ones this backend honours (others need Pillow's encoder)."""
@@ -374,8 +374,8 @@ class DefaultBackend(Backend):
     def encoder_settings(self, pixels: np.ndarray, quality: int, subsampling: str | None = None) -> tuple[int, str]:
         """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: jpegli's quality of
         Pillow's mean look at ``quality`` (:meth:`Look.quality`), with ``subsampling`` or, when None, 4:2:0 unless
-        this photo's predicted 4:2:0 curve (:mod:`rdjpeg.look`) cannot reach that look; gray: mozjpeg's quality of
-        the same mean look (:func:`quality_map`), and "gray"."""
+        this photo's predicted 4:2:0 curve (:mod:`rdjpeg.look`) cannot reach that look; gray: jpegli's quality of the
+        same mean look (:func:`quality_map`), and "gray"."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1], "gray"
         predictor = look()
@@ -389,9 +389,9 @@ class DefaultBackend(Backend):
     def _writer(self, pixels: np.ndarray, options: dict, subsampling: str) -> Callable[[int], bytes]:
         """The file of ``pixels`` at a quality of its encoder, with these options and (RGB) this subsampling."""
         progressive = self.progressive(options)
-        if pixels.ndim == 2:
-            restart = {name: options[name] for name in RESTART_OPTIONS.keys() & options.keys()}
-            return lambda q: self.mozjpeg.write(pixels, q, optimize=True, progressive=progressive, **restart)
+        if pixels.ndim == 2:  # restart markers alone: a gray file has no subsampling
+            restart = {name: value for name, value in jpegli_options(options).items() if name != "subsampling"}
+            return lambda q: jpegli.encode(pixels, q, progressive, optimize=True, **restart)
         settings = {**jpegli_options(options), "subsampling": subsampling}
         return lambda q: jpegli.encode(pixels, q, progressive, optimize=True, **settings)
 
@@ -407,7 +407,7 @@ class DefaultBackend(Backend):
 
     def write_to_target(self, pixels: np.ndarray, target: Target, **options) -> Encoded:
         """The smallest file whose score against ``pixels`` is at least ``target`` (:func:`rdjpeg.targets.search`):
-        RGB with jpegli (:meth:`_search`), gray with mozjpeg (no predictor: the measured scores alone). An image
+        with jpegli (:meth:`_search`; gray photos have no predictor: the training photos' mean curve). An image
         under 8×8 pixels has no SSIMULACRA2: it gets the default's file at the Pillow quality whose typical look is the
         search's aim, unmeasured (``score`` None, ``reached`` False)."""
         gray = pixels.ndim == 2
@@ -425,11 +425,13 @@ class DefaultBackend(Backend):
         """The search of :meth:`write_to_target`. For an SSIMULACRA2 target on RGB, its first quality and the shape
         of the search come from this image's predicted curve, at the subsampling predicted to reach the target in
         fewer bytes (:meth:`Look.subsampling`) unless ``subsampling`` is given; when 4:2:0 was chosen and its best
-        file falls short, 4:4:4 is searched next (the encodes of both are counted); no quality under
-        :func:`~rdjpeg.targets.least_quality` is written (butteraugli's worst case). Otherwise 4:2:0 (or the
-        ``subsampling`` given) and the measured scores alone."""
+        file falls short, 4:4:4 is searched next (the encodes of both are counted), and no quality under
+        :func:`~rdjpeg.targets.least_quality` is written (butteraugli's worst case, measured on RGB photos). Gray:
+        :meth:`_gray_curve`. Otherwise 4:2:0 (or the ``subsampling`` given) and the measured scores alone."""
         given = jpegli_options(options).get("subsampling")
-        if pixels.ndim == 2 or target.metric != "ssimulacra2":
+        if pixels.ndim == 2:
+            return search(self._writer(pixels, options, "gray"), score, target, self._gray_curve(pixels, target))
+        if target.metric != "ssimulacra2":
             return search(self._writer(pixels, options, given or "4:2:0"), score, target)
         predictor, f = look(), features(pixels)
 
@@ -461,3 +463,17 @@ class DefaultBackend(Backend):
             return first
         found = run("4:4:4")
         return found._replace(encodes=first.encodes + found.encodes, scorings=first.scorings + found.scorings)
+
+    @staticmethod
+    def _gray_curve(pixels: np.ndarray, target: Target) -> np.ndarray | None:
+        """The first guess and shape of a gray search for an SSIMULACRA2 target: jpegli's mean curve over the
+        training photos (:func:`quality_map`), from :data:`~rdjpeg.targets.SAMPLE_FROM` pixels moved through a
+        sample's measured score (:func:`~rdjpeg.targets.calibrated`); None (the measured scores alone) for PSNR."""
+        if target.metric != "ssimulacra2":
+            return None
+        mean = np.asarray(quality_map()["gray"]["curve"], np.float64)
+        if pixels.shape[0] * pixels.shape[1] < SAMPLE_FROM:
+            return mean
+        part = sample(pixels)
+        measure = SSIMULACRA2(part)
+        return calibrated(mean, target, lambda q: measure(decode_jpeg(jpegli.encode(part, q), True)))

@@ -53,13 +53,12 @@ def settings(look, features: np.ndarray, q: int, blend: float | None = None) -> 
     ``DefaultBackend.encoder_settings`` chooses them; with ``blend``, as the default before chose them (each photo
     aimed at the typical look moved by ``blend`` toward its own predicted Pillow look, at the quality nearest the aim
     on its own predicted curve)."""
-    from rdjpeg.jpeg.backends import REACHED_BY_420
     from rdjpeg.look import nearest_quality
 
     aim = look.pillow_look(q)
     if blend is not None:
         aim += blend * (float(look._predict("pillow_ssimulacra2", features)[q - 1]) - aim)
-    reached = aim < REACHED_BY_420 or look.ssimulacra2(features, "4:2:0")[-1] >= aim
+    reached = look.ssimulacra2(features, "4:2:0")[-1] >= aim
     subsampling = "4:2:0" if reached else "4:4:4"
     if blend is None:
         return look.quality(q, subsampling), subsampling

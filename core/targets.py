@@ -1,13 +1,15 @@
 """Targets (``target="ssimulacra2:80"``): the smallest file whose score against the original is at least the target,
-and what an encode reports (:class:`Encoded`).
+no lower than the quality butteraugli's worst case allows (:func:`least_quality`), and what an encode reports
+(:class:`Encoded`).
 
 The search (:func:`search`) encodes a quality, decodes the file with Pillow and scores it (:mod:`rdjpeg.scores`);
 the next quality comes from a predicted curve of this image's scores (:mod:`rdjpeg.look`; for a large photo first
 moved through a sample's score, :func:`calibrated`) shifted through what was measured, or from the measured points
-alone. A file in the window [target, target + 2] ends it, after one step
-down when the measured curve says the next lower quality passes too. The window is narrowed by guards that keep the
-result inside it by libjxl's own binary as well: rdjpeg's SSIMULACRA2 computes libjxl's algorithm but scores a
-little higher near the top (:data:`GUARD_BELOW`, measured on training images; BENCHMARKS.md, "SSIMULACRA2 in numpy").
+alone. A file in the window [target, target + 2] ends it, after one step down when the measured curve says the next
+lower quality passes too, or the least quality's file when that is above the window. The window is narrowed by
+guards that keep the result inside it by libjxl's own binary as well: rdjpeg's SSIMULACRA2 computes libjxl's
+algorithm but scores a little higher near the top (:data:`GUARD_BELOW`, measured on training images; BENCHMARKS.md,
+"SSIMULACRA2 in numpy").
 """
 
 from __future__ import annotations

@@ -305,11 +305,6 @@ def quality_map() -> dict:
     return weights.read_json("quality-map.json")
 
 
-# Every training photo's 4:2:0 file at jpegli's quality 100 scores above this look (the lowest: 83.9), so below it
-# ``quality=q`` writes 4:2:0 without measuring the photo.
-REACHED_BY_420 = 80.0
-
-
 def _metadata(options: dict) -> dict:
     """The metadata options among encoder options."""
     return {k: options[k] for k in METADATA_OPTIONS & options.keys()}
@@ -381,8 +376,7 @@ class DefaultBackend(Backend):
         predictor = look()
         if subsampling is None:  # one encode, unmeasured: 4:4:4 only where 4:2:0 cannot reach the look (predicted
             # bytes err by 5–8 %, too much to choose by on an open loop: BENCHMARKS.md, "Per-photo subsampling")
-            aim = predictor.pillow_look(quality)
-            reached = aim < REACHED_BY_420 or predictor.ssimulacra2(features(pixels), "4:2:0")[-1] >= aim
+            reached = predictor.ssimulacra2(features(pixels), "4:2:0")[-1] >= predictor.pillow_look(quality)
             subsampling = "4:2:0" if reached else "4:4:4"
         return predictor.quality(quality, subsampling), subsampling
 

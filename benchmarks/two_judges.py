@@ -397,6 +397,44 @@ def report(rows: list[dict]) -> dict:
     return out
 
 
+def crop_figure(before: list[dict], after: list[dict], path: str, t: int = 70) -> None:
+    """At T, the photo the distance ceiling raised most: the original, target mode's file without the ceiling
+    (``before``'s rows) and with it (``after``'s), and fixed jpegli 4:2:0 at the SSIMULACRA2 floor's quality (the
+    measured one above it), at the region of largest error of the file without the ceiling, 3× nearest-neighbour;
+    each label: quality, libjxl's SSIMULACRA2, butteraugli, bytes."""
+    from PIL import ImageDraw
+
+    from rdjpeg.images import decode_jpeg
+    from rdjpeg.jpeg import jpegli
+    from rdjpeg.learned.crops import worst_window
+
+    old = {r["path"]: r for r in before}
+    row = max(after, key=lambda r: r["target"][t]["bytes"] / old[r["path"]]["target"][t]["bytes"])
+    floor = lowest_passing(before, "jpegli 4:2:0", lambda cs: lowest([c["ssimulacra2"] for c in cs]) >= t)[0]
+    fixed_q = next(q for q in CODECS["jpegli 4:2:0"] if q >= floor)
+    pixels = np.ascontiguousarray(np.asarray(Image.open(row["path"]).convert("RGB")))
+    cells = [
+        ("no ceiling", old[row["path"]]["target"][t]),
+        ("ceiling", row["target"][t]),
+        ("fixed jpegli", {**row["fixed"]["jpegli 4:2:0"][fixed_q], "quality": fixed_q, "subsampling": "4:2:0"}),
+    ]
+    files = [jpegli.encode(pixels, c["quality"], progressive=True, subsampling=c["subsampling"]) for _, c in cells]
+    decoded = [decode_jpeg(data, False) for data in files]
+    side, scale, pad, gap = 96, 3, 28, 8
+    top, left = worst_window(pixels, decoded[0], side)
+    width = side * scale
+    figure = Image.new("RGB", (4 * (width + gap), width + pad), "white")
+    draw = ImageDraw.Draw(figure)
+    labels = [f"{os.path.basename(row['path'])}, T = {t}"] + [
+        f"{name} q{c['quality']}: {c['ssimulacra2']:.1f} / {c['butteraugli']:.2f}, {c['bytes']:,} B"
+        for name, c in cells]  # fmt: skip
+    for i, (label, image) in enumerate(zip(labels, [pixels, *decoded], strict=True)):
+        crop = Image.fromarray(image[top : top + side, left : left + side]).resize((width,) * 2, Image.NEAREST)
+        figure.paste(crop, (i * (width + gap), pad))
+        draw.text((i * (width + gap) + 2, 8), label, fill="black")
+    figure.save(path)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", nargs="+", required=True, help="globs of PNG photos")
@@ -409,6 +447,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", required=True, help="JSON lines, one per photo (resumable)")
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--json", help="the figures")
+    parser.add_argument("--crops", help="with --fixed-from: the crop figure of the ceiling at T = 70 (PNG)")
     args = parser.parse_args(argv)
     paths = [p for pattern in args.images for p in sorted(glob.glob(pattern))[:: args.every]]
     done = {row["path"] for row in load(args.out)}
@@ -420,8 +459,11 @@ def main(argv: list[str] | None = None) -> None:
             print(f"measured {row['path']}", flush=True)
     rows = [r for r in load(args.out) if r["path"] in set(paths)]
     if args.fixed_from:
-        fixed = {r["path"]: r["fixed"] for r in load(args.fixed_from)}
+        earlier = load(args.fixed_from)
+        fixed = {r["path"]: r["fixed"] for r in earlier}
         rows = [{**r, "fixed": {**fixed[r["path"]], **r["fixed"]}} for r in rows if r["path"] in fixed]
+        if args.crops:
+            crop_figure(earlier, rows, args.crops)
     figures = report(rows)
     if args.json:
         with open(args.json, "w") as f:

@@ -270,7 +270,7 @@ def butteraugli_figures(rows: list[dict]) -> dict:
     return out
 
 
-def floored(rows: list[dict], t: int, ratio: float, both: bool = False) -> list[dict]:
+def floored(rows: list[dict], t: int, ratio: float) -> list[dict]:
     """Target mode's cells at T had no photo been given a jpegli distance above ``1 + ratio`` times the distance of
     the quality at which the training photos' mean curve (of the subsampling chosen) reaches the search's aim: the
     cells of the lowest quality within it, read off the photo's fixed-quality grid, where it is above the quality
@@ -283,8 +283,7 @@ def floored(rows: list[dict], t: int, ratio: float, both: bool = False) -> list[
     out = []
     for row in rows:
         cell = row["target"][t]
-        kinds = ("4:2:0", "4:4:4") if both else (cell["subsampling"],)
-        typical = max(distance(lowest_quality(look().ssimulacra2(None, kind), goal)) for kind in kinds)
+        typical = distance(lowest_quality(look().ssimulacra2(None, cell["subsampling"]), goal))
         least = next(q for q in range(1, 101) if distance(q) <= (1 + ratio) * typical)
         raised = at_quality(row, "jpegli " + cell["subsampling"], least) if cell["quality"] < least else None
         out.append(raised or cell)
@@ -305,13 +304,13 @@ def savings(rows: list[dict], cells: list[dict], t: int) -> tuple[float, float]:
     return out[0], out[1]
 
 
-def guard_figures(rows: list[dict], ratios=(0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0), both: bool = False) -> dict:
+def guard_figures(rows: list[dict], ratios=(0, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0)) -> dict:
     """Per T and distance ceiling (:func:`floored`): target mode's bytes against the best fixed jpegli on the
     SSIMULACRA2 floor / on the butteraugli floor."""
     out = {}
     table("T | no ceiling | " + " | ".join(f"distance ≤ {1 + r:g}× typical" for r in ratios))
     for t in sorted(rows[0]["target"]):
-        variants = {"none": [r["target"][t] for r in rows]} | {str(r): floored(rows, t, r, both) for r in ratios}
+        variants = {"none": [r["target"][t] for r in rows]} | {str(r): floored(rows, t, r) for r in ratios}
         out[t] = {name: [round(v, 2) for v in savings(rows, cells, t)] for name, cells in variants.items()}
         print(f"| {t} | " + " | ".join(f"{a:+.1f} / {b:+.1f} %" for a, b in out[t].values()) + " |")
     return out

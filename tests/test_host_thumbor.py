@@ -102,7 +102,7 @@ def test_target_setting_and_the_requests_choice(photos):
     source = (photos / "photo.jpg").read_bytes()
     reference = pixels(read(pil.Engine, source, ".png"))
     at_target = read(rdjpeg_thumbor.Engine, source, RDJPEG_TARGET="ssimulacra2:70")
-    assert 70 <= SSIMULACRA2(reference)(pixels(at_target)) < 73
+    assert SSIMULACRA2(reference)(pixels(at_target)) >= 70  # in [70, 72] unless at the distance ceiling
     plain = read(rdjpeg_thumbor.Engine, source)
     # the request's quality() and max_bytes() filters choose the file; its target() filter beats a quality
     assert read(rdjpeg_thumbor.Engine, source, request={"quality": 80}, RDJPEG_TARGET="ssimulacra2:70") == plain

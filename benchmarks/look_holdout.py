@@ -49,19 +49,17 @@ def load_rows(curves: str, data: list[str]) -> tuple[list[dict], np.ndarray, dic
 
 
 def settings(look, features: np.ndarray, q: int, blend: float | None = None) -> tuple[int, str]:
-    """(jpegli quality, subsampling) that ``quality=q`` writes a photo at with predictor ``look``, as
-    ``DefaultBackend.encoder_settings`` chooses them; with ``blend``, as the default before chose them (each photo
-    aimed at the typical look moved by ``blend`` toward its own predicted Pillow look, at the quality nearest the aim
-    on its own predicted curve)."""
+    """(jpegli quality, subsampling) that ``quality=q`` writes a photo at with predictor ``look``
+    (:meth:`Look.settings`); with ``blend``, as the default before chose them (each photo aimed at the typical look
+    moved by ``blend`` toward its own predicted Pillow look, at the quality nearest the aim on its own predicted
+    curve)."""
     from rdjpeg.look import nearest_quality
 
-    aim = look.pillow_look(q)
-    if blend is not None:
-        aim += blend * (float(look._predict("pillow_ssimulacra2", features)[q - 1]) - aim)
-    reached = look.ssimulacra2(features, "4:2:0")[-1] >= aim
-    subsampling = "4:2:0" if reached else "4:4:4"
     if blend is None:
-        return look.quality(q, subsampling), subsampling
+        return look.settings(q, features)
+    aim = look.pillow_look(q)
+    aim += blend * (float(look._predict("pillow_ssimulacra2", features)[q - 1]) - aim)
+    subsampling = "4:2:0" if look.ssimulacra2(features, "4:2:0")[-1] >= aim else "4:4:4"
     return nearest_quality(look.ssimulacra2(features, subsampling), aim), subsampling
 
 

@@ -138,7 +138,8 @@ class Look:
     """The fitted predictor (``weights/look.json``): ``ssimulacra2(f, subsampling)`` and ``bpp(f, subsampling)`` at
     every jpegli quality 1..100 for features ``f`` (None: the training photos' mean), ``pillow_look(q)`` the
     SSIMULACRA2 of Pillow's JPEG at q for a typical photo, ``quality(q, subsampling)`` jpegli's quality of that look,
-    and ``subsampling(f, score)`` the cheaper subsampling for a target."""
+    ``settings(q, f)`` what ``quality=q`` writes a photo at, and ``subsampling(f, score)`` the cheaper subsampling for
+    a target."""
 
     def __init__(self, record: dict) -> None:
         self.record = record
@@ -175,6 +176,15 @@ class Look:
         ``quality`` (the same for every photo: a per-photo aim cost bytes and its lift of the worst photos did not
         hold on photos unlike the training sets; BENCHMARKS.md, "The look predictor out of its training set")."""
         return nearest_quality(self.ssimulacra2(None, subsampling), self.pillow_look(quality))
+
+    def settings(self, quality: int, f: np.ndarray | None, subsampling: str | None = None) -> tuple[int, str]:
+        """(jpegli quality, subsampling) that ``quality=q`` writes a photo of features ``f`` at: ``subsampling`` or,
+        when None, 4:2:0 unless the photo's predicted 4:2:0 curve cannot reach Pillow's mean look at ``quality``
+        (then 4:4:4: predicted bytes err by 5–8 %, too much to choose by on an open loop; BENCHMARKS.md,
+        "Per-photo subsampling"); the quality is :meth:`quality`'s."""
+        if subsampling is None:
+            subsampling = "4:2:0" if self.ssimulacra2(f, "4:2:0")[-1] >= self.pillow_look(quality) else "4:4:4"
+        return self.quality(quality, subsampling), subsampling
 
 
 def cheaper_subsampling(scores: dict[str, np.ndarray], log_bpp: dict[str, np.ndarray], score: float) -> str:

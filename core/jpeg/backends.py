@@ -367,18 +367,12 @@ class DefaultBackend(Backend):
         return "progressive" in options or not any(options.get(name) for name in RESTART_OPTIONS)
 
     def encoder_settings(self, pixels: np.ndarray, quality: int, subsampling: str | None = None) -> tuple[int, str]:
-        """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: jpegli's quality of
-        Pillow's mean look at ``quality`` (:meth:`Look.quality`), with ``subsampling`` or, when None, 4:2:0 unless
-        this photo's predicted 4:2:0 curve (:mod:`rdjpeg.look`) cannot reach that look; gray: jpegli's quality of the
-        same mean look (:func:`quality_map`), and "gray"."""
+        """The quality and subsampling of this image's encoder for Pillow's ``quality``. RGB: :meth:`Look.settings`
+        (jpegli's quality of Pillow's mean look, 4:4:4 only where this photo's 4:2:0 cannot reach it), with
+        ``subsampling`` when given; gray: jpegli's quality of the same mean look (:func:`quality_map`), and "gray"."""
         if pixels.ndim == 2:
             return quality_map()["gray"]["base"][quality - 1], "gray"
-        predictor = look()
-        if subsampling is None:  # one encode, unmeasured: 4:4:4 only where 4:2:0 cannot reach the look (predicted
-            # bytes err by 5–8 %, too much to choose by on an open loop: BENCHMARKS.md, "Per-photo subsampling")
-            reached = predictor.ssimulacra2(features(pixels), "4:2:0")[-1] >= predictor.pillow_look(quality)
-            subsampling = "4:2:0" if reached else "4:4:4"
-        return predictor.quality(quality, subsampling), subsampling
+        return look().settings(quality, features(pixels) if subsampling is None else None, subsampling)
 
     def _writer(self, pixels: np.ndarray, options: dict, subsampling: str) -> Callable[[int], bytes]:
         """The file of ``pixels`` at a quality of its encoder, with these options and (RGB) this subsampling."""
